@@ -1,0 +1,145 @@
+// Package backplane is how hubs (and the bridge) share channels: a Broker
+// stores every publication in a bounded per-channel history with contiguous
+// offsets and an epoch, and notifies every node that subscribes to the channel.
+//
+// Implementations: memory (single node, no Redis) and redis (many hubs, one
+// Redis server, several shards or Redis Cluster). hubd never talks to Redis
+// directly; it sees only these interfaces. The conformance suite in
+// backplanetest runs against every implementation.
+package backplane
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/edgeplane/edgeplane/internal/frame"
+)
+
+// ErrUnavailable wraps errors caused by the backplane being unreachable
+// (Redis down); hubd maps it to error code 503 and /readyz failing.
+var ErrUnavailable = errors.New("backplane: unavailable")
+
+// ErrClosed is returned by calls after Close.
+var ErrClosed = errors.New("backplane: closed")
+
+// Position is a place in a channel's history. Offsets start at 1 and are
+// contiguous within one epoch; an empty channel is at offset 0. The epoch is
+// random and changes whenever the history is lost (Redis restarted empty,
+// key expired, memory broker restarted).
+type Position struct {
+	Epoch  string
+	Offset uint64
+}
+
+// Publication is one stored message of a channel.
+type Publication struct {
+	Offset uint64
+	Data   []byte // frame.AppendStored bytes on dev/ channels
+}
+
+// PublishOptions carry the dedup key of a publication.
+type PublishOptions struct {
+	// SpoolID and Seq deduplicate: with the same SpoolID as the channel's last
+	// publication and Seq <= its seq, Publish stores and notifies nothing and
+	// returns the existing position with Duplicate set. A new SpoolID replaces
+	// the old one. An empty SpoolID disables dedup.
+	SpoolID string
+	Seq     uint64
+}
+
+// PublishResult is what Publish did.
+type PublishResult struct {
+	Position  Position // of this publication, or of the channel's top for a duplicate
+	Duplicate bool
+}
+
+// HistoryOptions select what History returns.
+type HistoryOptions struct {
+	// Since, when set, asks for every publication after it. If its epoch is not
+	// the channel's or publications after it were trimmed, History returns
+	// none and Recovered false (recovery is all or nothing).
+	Since *Position
+	// Last asks for the newest Last publications (fewer if fewer exist), when
+	// Since is nil. 0 returns none: only the current position.
+	Last int
+}
+
+// HistoryResult is History's answer.
+type HistoryResult struct {
+	Publications []Publication // ascending offsets
+	Position     Position      // the channel's current top
+	Recovered    bool          // with Since: every publication after it is included
+}
+
+// Handler receives what a Broker delivers. Calls for one channel are
+// serialized and in offset order; calls for different channels may run
+// concurrently. A Handler must not block for long: it hands off to its own
+// queues.
+type Handler interface {
+	// HandlePublication delivers a publication of a channel the node is
+	// subscribed to. Offsets have no gaps within an epoch: a broker that lost
+	// notifications fills them from history before delivering later ones.
+	HandlePublication(ch string, epoch string, p Publication)
+	// HandleReset says the channel's epoch changed (its history was lost);
+	// later publications carry offsets of the new epoch.
+	HandleReset(ch string, pos Position)
+	// HandlePresence delivers a device state change from any node.
+	HandlePresence(d DeviceState)
+}
+
+// Broker is the channel store and notifier.
+type Broker interface {
+	// Run delivers notifications to h until ctx ends or Close is called. It is
+	// called once; Subscribe may be called before or while it runs.
+	Run(ctx context.Context, h Handler) error
+	// Publish stores data in ch's history and notifies subscribed nodes,
+	// atomically (one round trip on Redis), with dedup (see PublishOptions).
+	// When it returns nil the publication is durable in the backplane's sense:
+	// hubd ACKs the agent only after it.
+	Publish(ctx context.Context, ch string, data []byte, opts PublishOptions) (PublishResult, error)
+	// Subscribe makes this node receive ch's publications; Unsubscribe stops
+	// it. Both are idempotent; hubd reference-counts its sessions itself.
+	Subscribe(ctx context.Context, ch string) error
+	Unsubscribe(ctx context.Context, ch string) error
+	// History reads ch's stored publications.
+	History(ctx context.Context, ch string, opts HistoryOptions) (HistoryResult, error)
+	// Close releases resources; idempotent.
+	Close() error
+}
+
+// DeviceState is a device's presence and metadata, kept per region.
+type DeviceState struct {
+	ID           string
+	Online       bool
+	Hub          string
+	Region       string
+	Labels       map[string]string
+	Sensors      []frame.SensorInfo
+	AgentVersion string
+	LastSeen     time.Time
+}
+
+// Presence keeps which devices are online where. Changes are delivered to
+// every node through Handler.HandlePresence.
+type Presence interface {
+	// SetDevice records d (online or offline). An online entry expires after
+	// ttl unless refreshed by calling SetDevice again; expiry turns it offline.
+	SetDevice(ctx context.Context, d DeviceState, ttl time.Duration) error
+	// Devices lists every known device, online or not.
+	Devices(ctx context.Context) ([]DeviceState, error)
+	// Device returns one device; ok is false when it is unknown.
+	Device(ctx context.Context, id string) (d DeviceState, ok bool, err error)
+}
+
+// Backplane is what hubd needs: a Broker with Presence.
+type Backplane interface {
+	Broker
+	Presence
+}
+
+// Ready is an optional capability: a backplane that can be unreachable
+// reports it, for /readyz.
+type Ready interface {
+	Ready(ctx context.Context) error
+}
