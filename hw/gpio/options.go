@@ -1,0 +1,59 @@
+package gpio
+
+import (
+	"fmt"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+)
+
+// parsePull maps the configuration words to periph's pull values. The empty
+// string leaves the pin's pull as it is, which is right when the board has
+// its own resistor.
+func parsePull(s string) (gpio.Pull, error) {
+	switch s {
+	case "":
+		return gpio.PullNoChange, nil
+	case "up":
+		return gpio.PullUp, nil
+	case "down":
+		return gpio.PullDown, nil
+	case "none", "float":
+		return gpio.Float, nil
+	}
+	return gpio.PullNoChange, fmt.Errorf("pull %q: want up, down or none", s)
+}
+
+// parseEdge maps the configuration words to periph's edge values; def is
+// used for the empty string.
+func parseEdge(s string, def gpio.Edge) (gpio.Edge, error) {
+	switch s {
+	case "":
+		return def, nil
+	case "both":
+		return gpio.BothEdges, nil
+	case "rising":
+		return gpio.RisingEdge, nil
+	case "falling":
+		return gpio.FallingEdge, nil
+	case "none":
+		return gpio.NoEdge, nil
+	}
+	return gpio.NoEdge, fmt.Errorf("edge %q: want both, rising, falling or none", s)
+}
+
+// parseDuration parses a Go duration; the empty string gives def. Negative
+// durations are refused.
+func parseDuration(field, s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", field, s, err)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s %q: must not be negative", field, s)
+	}
+	return d, nil
+}
