@@ -10,7 +10,7 @@ LDFLAGS    := -s -w -X github.com/edgeplane/edgeplane/internal/version.Version=$
 BINARIES   := edgeplane-hubd edgeplane-agent edgeplane-bridge edgeplane-watch
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build web run test test-go deps vet lint fmt clean
+.PHONY: all build web run test deps vet lint fmt clean cross packages
 
 all: build
 
@@ -46,6 +46,14 @@ lint:
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+
+## cross: static binaries for linux amd64, arm64, armv7 and armv6 in dist/
+cross:
+	@scripts/cross.sh
+
+## packages: .deb per daemon and architecture in dist/ (nfpm)
+packages: cross
+	@scripts/packages.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
