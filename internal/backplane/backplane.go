@@ -143,3 +143,17 @@ type Backplane interface {
 type Ready interface {
 	Ready(ctx context.Context) error
 }
+
+// Cursors is an optional capability: a small durable store of named
+// positions. The bridge keeps there, per exported channel, the offset up to
+// which the MQTT broker acknowledged (its export cursor), so that a restart
+// resumes where the previous run stopped. A backplane implements it beside
+// the channel data (Redis: one hash), so the cursors live and die with the
+// histories they point into.
+type Cursors interface {
+	// GetCursor returns the position stored under name; ok is false when
+	// none is.
+	GetCursor(ctx context.Context, name string) (pos Position, ok bool, err error)
+	// SetCursor stores pos under name, replacing what was there.
+	SetCursor(ctx context.Context, name string, pos Position) error
+}
