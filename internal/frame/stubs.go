@@ -5,8 +5,6 @@ import "errors"
 // Placeholders replaced by the real codec.
 var errTODO = errors.New("frame: codec not built yet")
 
-func appendAgent(dst []byte, m Message) ([]byte, error)    { return dst, errTODO }
-func decodeAgent(b []byte, lim *Limits) ([]Message, error) { return nil, errTODO }
 func decodeClient(b []byte, p Proto, lim *Limits) (ClientMessage, error) {
 	return ClientMessage{}, errTODO
 }
@@ -15,4 +13,3 @@ func decodeServer(b []byte, p Proto, lim *Limits) ([]ServerMessage, error) { ret
 func appendClient(dst []byte, m *ClientMessage, p Proto) ([]byte, error)   { return dst, errTODO }
 func appendStored(dst []byte, s *Stored) ([]byte, error)                   { return dst, errTODO }
 func decodeStored(b []byte) (*Stored, error)                               { return nil, errTODO }
-func roundTo(v, res float64) float64                                       { return v }

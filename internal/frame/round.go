@@ -1,0 +1,78 @@
+package frame
+
+import (
+	"math"
+	"strconv"
+)
+
+// roundTo rounds v to the nearest multiple of res and returns the float64
+// nearest to that multiple written as a decimal: roundTo(20.8712, 0.01) is
+// the float64 nearest 20.87, not 2087*0.01 (20.870000000000001). The decimal
+// step makes JSON print "20.87" and lets a receiver that knows res recover the
+// same float64 from a narrower CBOR float (PROTOCOL.md, "Values").
+// Resolutions that are not powers of ten (0.25, 0.5, 2) work the same way.
+func roundTo(v, res float64) float64 {
+	if !(res > 0) || math.IsInf(res, 0) || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	q := v / res
+	if math.Abs(q) >= 1<<53 {
+		return v // v's own spacing is coarser than res: nothing to round
+	}
+	r := math.Round(q) * res
+	d := resDecimals(res)
+	if d < 0 {
+		return r
+	}
+	var buf [64]byte
+	s := strconv.AppendFloat(buf[:0], r, 'f', d, 64)
+	f, err := strconv.ParseFloat(string(s), 64)
+	if err != nil {
+		return r
+	}
+	if f == 0 {
+		return 0 // no negative zero from rounding -0.001 to 0.01
+	}
+	return f
+}
+
+// resDecimals returns the digits after the decimal point of res written in
+// its shortest form (0.01 -> 2, 0.25 -> 2, 5 -> 0), or -1 when that needs
+// more digits than a decimal round trip can help with.
+func resDecimals(res float64) int {
+	switch res { // the common cases without formatting
+	case 1, 2, 5, 10:
+		return 0
+	case 0.1, 0.5, 0.2:
+		return 1
+	case 0.01, 0.05, 0.25:
+		return 2
+	case 0.001:
+		return 3
+	case 0.0001:
+		return 4
+	}
+	var buf [32]byte
+	s := strconv.AppendFloat(buf[:0], res, 'e', -1, 64)
+	// s is d[.ddd]e±XX: decimals = digits after the point - exponent.
+	mant, exp := 0, 0
+	i := 0
+	for ; i < len(s) && s[i] != 'e'; i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			mant++
+		}
+	}
+	e, err := strconv.Atoi(string(s[i+1:]))
+	if err != nil {
+		return -1
+	}
+	exp = e
+	d := mant - 1 - exp
+	if d < 0 {
+		d = 0
+	}
+	if d > 30 {
+		return -1
+	}
+	return d
+}

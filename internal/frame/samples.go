@@ -1,0 +1,321 @@
+package frame
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+)
+
+// The compact sample encoding shared by FRAME (keys 3 and 4) and the stored
+// form (keys 5 and 7): PROTOCOL.md, "Samples and series".
+//
+//	samples: [[sensor id, dt, value], ...]
+//	series:  [[sensor id, dt0, step, [v0, v1, ...]], ...]   sample i at dt0 + i*step
+//
+// Decoders merge both into one slice ordered by dt, then sensor id, samples
+// with equal dt and sensor id keeping message order (samples before series).
+
+// samplePlan splits a frame's samples into series (one per sensor whose
+// samples are evenly spaced) and the rest.
+type samplePlan struct {
+	series []seriesPlan
+	order  []int // indices into the samples, grouped per series
+	rest   []int // indices of the samples sent one by one, in frame order
+}
+
+type seriesPlan struct {
+	sensor    string
+	dt0, step uint64
+	lo, hi    int // range of plan.order
+}
+
+type sampleGroup struct {
+	sensor     string
+	count, pos int
+	lastDT     uint64
+	increasing bool
+}
+
+func planSamples(s []Sample) samplePlan {
+	var p samplePlan
+	if len(s) < 2 {
+		p.rest = make([]int, len(s))
+		for i := range s {
+			p.rest[i] = i
+		}
+		return p
+	}
+	gid := make([]int32, len(s))
+	var groups []sampleGroup
+	var index map[string]int
+	for i := range s {
+		g := -1
+		if index != nil {
+			if j, ok := index[s[i].Sensor]; ok {
+				g = j
+			}
+		} else {
+			for j := range groups {
+				if groups[j].sensor == s[i].Sensor {
+					g = j
+					break
+				}
+			}
+		}
+		if g < 0 {
+			g = len(groups)
+			groups = append(groups, sampleGroup{sensor: s[i].Sensor, increasing: true, lastDT: s[i].DT})
+			if index != nil {
+				index[s[i].Sensor] = g
+			} else if len(groups) > 16 {
+				index = make(map[string]int, 2*len(groups))
+				for j := range groups {
+					index[groups[j].sensor] = j
+				}
+			}
+		} else if s[i].DT <= groups[g].lastDT {
+			groups[g].increasing = false
+		}
+		groups[g].lastDT = s[i].DT
+		groups[g].count++
+		gid[i] = int32(g)
+	}
+	pos := 0
+	for j := range groups {
+		groups[j].pos = pos
+		pos += groups[j].count
+	}
+	p.order = make([]int, len(s))
+	fill := make([]int, len(groups))
+	for i := range s {
+		g := gid[i]
+		p.order[groups[g].pos+fill[g]] = i
+		fill[g]++
+	}
+	isSeries := make([]bool, len(groups))
+	for j := range groups {
+		g := &groups[j]
+		if g.count < 2 {
+			continue
+		}
+		idx := p.order[g.pos : g.pos+g.count]
+		if !g.increasing {
+			slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(s[a].DT, s[b].DT) })
+		}
+		dt0 := s[idx[0]].DT
+		step := s[idx[1]].DT - dt0
+		if step == 0 {
+			continue
+		}
+		even := true
+		for k := 2; k < len(idx); k++ {
+			if s[idx[k]].DT-s[idx[k-1]].DT != step || s[idx[k]].DT <= s[idx[k-1]].DT {
+				even = false
+				break
+			}
+		}
+		if !even {
+			continue
+		}
+		isSeries[j] = true
+		p.series = append(p.series, seriesPlan{sensor: g.sensor, dt0: dt0, step: step, lo: g.pos, hi: g.pos + g.count})
+	}
+	p.rest = make([]int, 0, len(s))
+	for i := range s {
+		if !isSeries[gid[i]] {
+			p.rest = append(p.rest, i)
+		}
+	}
+	return p
+}
+
+// appendSamplesArray appends the samples array (FRAME key 3) of the samples
+// in p.rest.
+func appendSamplesArray(dst []byte, s []Sample, p *samplePlan) ([]byte, error) {
+	dst = appendHead(dst, majArray, uint64(len(p.rest)))
+	var err error
+	for _, i := range p.rest {
+		dst = append(dst, majArray|3)
+		dst = appendText(dst, s[i].Sensor)
+		dst = appendUint(dst, s[i].DT)
+		if dst, err = appendValue(dst, s[i].Value); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+// appendSeriesArray appends the series array (FRAME key 4).
+func appendSeriesArray(dst []byte, s []Sample, p *samplePlan) ([]byte, error) {
+	dst = appendHead(dst, majArray, uint64(len(p.series)))
+	var err error
+	for _, sp := range p.series {
+		dst = append(dst, majArray|4)
+		dst = appendText(dst, sp.sensor)
+		dst = appendUint(dst, sp.dt0)
+		dst = appendUint(dst, sp.step)
+		dst = appendHead(dst, majArray, uint64(sp.hi-sp.lo))
+		for _, i := range p.order[sp.lo:sp.hi] {
+			if dst, err = appendValue(dst, s[i].Value); err != nil {
+				return dst, err
+			}
+		}
+	}
+	return dst, nil
+}
+
+// sampleDecoder accumulates the samples of one message.
+type sampleDecoder struct {
+	samples []Sample // key 3 (samples), in message order
+	series  []Sample // key 4 (series), expanded
+	intern  internTable
+}
+
+func (d *sampleDecoder) budget(r *reader, n int) error {
+	if len(d.samples)+len(d.series)+n > r.lim.MaxArrayLen {
+		return errf(ErrTooLarge, "more than %d samples", r.lim.MaxArrayLen)
+	}
+	return nil
+}
+
+func (d *sampleDecoder) readSamples(r *reader) error {
+	n, err := r.readArray()
+	if err != nil {
+		return err
+	}
+	if err := d.budget(r, n); err != nil {
+		return err
+	}
+	if d.samples == nil {
+		d.samples = make([]Sample, 0, n)
+	}
+	for i := 0; i < n; i++ {
+		if err := d.readSample(r); err != nil {
+			return within(err, "sample %d", i)
+		}
+	}
+	r.leave()
+	return nil
+}
+
+func (d *sampleDecoder) readSample(r *reader) error {
+	n, err := r.readArray()
+	if err != nil {
+		return err
+	}
+	if n != 3 {
+		return invalidf("want [sensor, dt, value], got %d elements", n)
+	}
+	id, err := r.readTextBytes()
+	if err != nil {
+		return within(err, "sensor")
+	}
+	dt, err := r.readUint()
+	if err != nil {
+		return within(err, "dt")
+	}
+	v, err := r.readValue()
+	if err != nil {
+		return within(err, "value")
+	}
+	r.leave()
+	d.samples = append(d.samples, Sample{Sensor: d.intern.get(id), DT: dt, Value: v})
+	return nil
+}
+
+func (d *sampleDecoder) readSeries(r *reader) error {
+	n, err := r.readArray()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if err := d.readOneSeries(r); err != nil {
+			return within(err, "series %d", i)
+		}
+	}
+	r.leave()
+	return nil
+}
+
+func (d *sampleDecoder) readOneSeries(r *reader) error {
+	n, err := r.readArray()
+	if err != nil {
+		return err
+	}
+	if n != 4 {
+		return invalidf("want [sensor, dt0, step, values], got %d elements", n)
+	}
+	idb, err := r.readTextBytes()
+	if err != nil {
+		return within(err, "sensor")
+	}
+	id := d.intern.get(idb)
+	dt0, err := r.readUint()
+	if err != nil {
+		return within(err, "dt0")
+	}
+	step, err := r.readUint()
+	if err != nil {
+		return within(err, "step")
+	}
+	nv, err := r.readArray()
+	if err != nil {
+		return within(err, "values")
+	}
+	if err := d.budget(r, nv); err != nil {
+		return err
+	}
+	if nv > 1 && step > 0 && uint64(nv-1) > (math.MaxUint64-dt0)/step {
+		return invalidf("dt0 + %d*step overflows", nv-1)
+	}
+	if d.series == nil {
+		d.series = make([]Sample, 0, nv)
+	}
+	dt := dt0
+	for k := 0; k < nv; k++ {
+		v, err := r.readValue()
+		if err != nil {
+			return within(err, "value %d", k)
+		}
+		d.series = append(d.series, Sample{Sensor: id, DT: dt, Value: v})
+		dt += step
+	}
+	r.leave()
+	r.leave()
+	return nil
+}
+
+// result merges samples and series in the order PROTOCOL.md defines.
+func (d *sampleDecoder) result() []Sample {
+	s := d.samples
+	if len(d.series) > 0 {
+		s = append(s, d.series...)
+	}
+	if s == nil {
+		s = []Sample{}
+	}
+	sortSamples(s)
+	return s
+}
+
+func compareSamples(a, b Sample) int {
+	if a.DT != b.DT {
+		return cmp.Compare(a.DT, b.DT)
+	}
+	return strings.Compare(a.Sensor, b.Sensor)
+}
+
+// sortSamples orders samples by dt, then sensor id, keeping the order of
+// equal ones. It is the order every decoder of the compact form returns.
+func sortSamples(s []Sample) {
+	if !slices.IsSortedFunc(s, compareSamples) {
+		slices.SortStableFunc(s, compareSamples)
+	}
+}
+
+// SortSamples sorts s into the order in which the decoders of the agent link
+// and of the stored form return samples: by dt, then by sensor id, samples
+// with equal dt and sensor id keeping their relative order. A frame whose
+// samples are in this order decodes to the same order it was encoded in.
+func SortSamples(s []Sample) { sortSamples(s) }
