@@ -82,7 +82,12 @@ type Handler interface {
 	// notifications fills them from history before delivering later ones.
 	HandlePublication(ch string, epoch string, p Publication)
 	// HandleReset says the channel's epoch changed (its history was lost);
-	// later publications carry offsets of the new epoch.
+	// later publications carry offsets of the new epoch, after pos.
+	//
+	// It is also called with the unchanged epoch when this node fell so far
+	// behind that publications it had not delivered were already trimmed
+	// from the history: the gap cannot be filled, so it is announced instead
+	// of delivered silently; later publications carry offsets after pos.
 	HandleReset(ch string, pos Position)
 	// HandlePresence delivers a device state change from any node.
 	HandlePresence(d DeviceState)
