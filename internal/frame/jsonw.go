@@ -1,0 +1,134 @@
+package frame
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Hand-written JSON appenders for the dashboard link: what encoding/json
+// would print, without reflection or allocation.
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as in encoding/json; U+2028 and U+2029 are escaped so that the
+// output is also valid JavaScript.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendJSONNumber appends a finite float as encoding/json does: the
+// shortest decimal that reads back to f, exponent form only below 1e-6 and
+// from 1e21 up.
+func appendJSONNumber(dst []byte, f float64) []byte {
+	abs := math.Abs(f)
+	fmtc := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		fmtc = 'e'
+	}
+	n := len(dst)
+	dst = strconv.AppendFloat(dst, f, fmtc, -1, 64)
+	if fmtc == 'e' {
+		// clean up e-09 to e-9
+		m := len(dst) - n
+		if m >= 4 && dst[len(dst)-4] == 'e' && dst[len(dst)-3] == '-' && dst[len(dst)-2] == '0' {
+			dst[len(dst)-2] = dst[len(dst)-1]
+			dst = dst[:len(dst)-1]
+		}
+	}
+	return dst
+}
+
+// appendJSONFloatValue appends a float sample value: like appendJSONNumber,
+// plus ".0" when the digits have no point or exponent, so that a reader can
+// tell the float 21.0 from the integer 21 (PROTOCOL.md, "Values").
+func appendJSONFloatValue(dst []byte, f float64) []byte {
+	n := len(dst)
+	dst = appendJSONNumber(dst, f)
+	for _, c := range dst[n:] {
+		if c == '.' || c == 'e' {
+			return dst
+		}
+	}
+	return append(dst, '.', '0')
+}
+
+// appendJSONMillis appends unix nanoseconds as milliseconds with µs
+// precision, printed exactly from the integer: 1733318400123456000 ->
+// 1733318400123.456 (PROTOCOL.md, "Times"). Sub-µs digits are dropped.
+func appendJSONMillis(dst []byte, ns int64) []byte {
+	us := ns / 1000
+	if us < 0 {
+		dst = append(dst, '-')
+		us = -us
+	}
+	dst = strconv.AppendInt(dst, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return dst
+	}
+	d := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for d[n-1] == '0' {
+		n--
+	}
+	dst = append(dst, '.')
+	return append(dst, d[:n]...)
+}
+
+// nsToMillis is the float form of appendJSONMillis, for CBOR.
+func nsToMillis(ns int64) float64 { return float64(ns/1000) / 1000 }
+
+// millisToNs inverts nsToMillis at µs precision.
+func millisToNs(ms float64) (int64, bool) {
+	us := math.Round(ms * 1000)
+	if math.IsNaN(us) || us >= 1<<63/1000 || us <= -(1<<63)/1000 {
+		return 0, false
+	}
+	return int64(us) * 1000, true
+}
