@@ -1,0 +1,3 @@
+package sysstat
+
+var DiskRatio = diskRatio
