@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -239,6 +240,11 @@ func decodeAgent(b []byte, lim *Limits) ([]Message, error) {
 	for i := 0; !r.atEnd(); i++ {
 		m, err := r.agentMessage()
 		if err != nil {
+			if errors.Is(err, ErrInvalid) {
+				if werr := wellFormed(b, l); werr != nil {
+					return nil, werr
+				}
+			}
 			if i > 0 {
 				err = within(err, "item %d of the sequence", i+1)
 			}
@@ -247,6 +253,23 @@ func decodeAgent(b []byte, lim *Limits) ([]Message, error) {
 		msgs = append(msgs, m)
 	}
 	return msgs, nil
+}
+
+// wellFormed returns the ErrUndecodable error of a message that is not a
+// well-formed CBOR sequence, else nil. Decoders call it when they found a
+// message invalid: bytes that are not CBOR at all are undecodable (close
+// 1007), whatever else is wrong with them.
+func wellFormed(b []byte, l Limits) error {
+	r := reader{b: b, lim: l}
+	for !r.atEnd() {
+		if err := r.skip(); err != nil {
+			if errors.Is(err, ErrUndecodable) {
+				return err
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // agentMessage reads one agent-link map.

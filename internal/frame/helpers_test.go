@@ -95,3 +95,5 @@ func stripRes(s []frame.Sample) []frame.Sample {
 }
 
 func deepEqual(a, b any) bool { return reflect.DeepEqual(a, b) }
+
+func nan() float64 { return math.NaN() }
