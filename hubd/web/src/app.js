@@ -123,6 +123,7 @@ export class App {
   }
 
   notice(kind, ch, text) {
+    this.notices = this.notices.filter((n) => n.ch !== ch || n.kind !== kind);
     this.notices.push({ kind, ch, text, at: Date.now() });
     if (this.notices.length > 5) this.notices.shift();
     this.connDirty = true;
@@ -324,7 +325,9 @@ export class App {
 
   async changeSub(sub, d, want, live) {
     const gen = this.gen;
-    const resume = !live && sub.cur && want && sub.cur.key === want.key && sub.hasPos;
+    // Only a detail view recovers with since: an overview tile shows the last
+    // values, which a fresh history:1 gives at once.
+    const resume = !live && sub.cur && want && want.mode === 'detail' && sub.cur.key === want.key && sub.hasPos;
     if (live) {
       await this.conn.request({ op: 'unsub', ch: sub.ch });
       sub.cur = null;

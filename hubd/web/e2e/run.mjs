@@ -1,0 +1,210 @@
+// End-to-end check of the dashboard in headless Chromium, driven by
+// playwright-core. Usage:
+//
+//   node e2e/run.mjs <page url>
+//
+// The hub behind <page url> must have a simulated device online. Settings
+// come from the environment:
+//
+//   EDGEPLANE_E2E_DEVICE    device id to look at (required)
+//   EDGEPLANE_E2E_SENSOR    sensor whose chart and value are checked (required)
+//   EDGEPLANE_E2E_RELAY     actuator to toggle ("" skips the command step)
+//   EDGEPLANE_E2E_TOKEN     dashboard token, passed in the URL fragment
+//   EDGEPLANE_E2E_RESTART   "stdin": print {"event":"restart"} and wait for a
+//                           line on stdin once the hub was restarted; an
+//                           http(s) URL: GET it; "" skips the restart step
+//   EDGEPLANE_E2E_ARTIFACTS directory for screenshots ("" = none)
+//   CHROMIUM                browser binary (default /usr/bin/chromium)
+//
+// It prints one JSON object per line on stdout ({"event": ...}) for the
+// driver to check, and exits 0 when every step passed, 1 otherwise.
+import { chromium } from 'playwright-core';
+import { createInterface } from 'node:readline';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const url = process.argv[2];
+if (!url) {
+  console.error('usage: node e2e/run.mjs <page url>');
+  process.exit(2);
+}
+const env = process.env;
+const device = env.EDGEPLANE_E2E_DEVICE;
+const sensor = env.EDGEPLANE_E2E_SENSOR;
+const relay = env.EDGEPLANE_E2E_RELAY || '';
+const restart = env.EDGEPLANE_E2E_RESTART || '';
+const artifacts = env.EDGEPLANE_E2E_ARTIFACTS || '';
+if (!device || !sensor) {
+  console.error('run.mjs: EDGEPLANE_E2E_DEVICE and EDGEPLANE_E2E_SENSOR are required');
+  process.exit(2);
+}
+
+const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const log = (...a) => console.error('[e2e]', ...a);
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+const problems = [];
+const fail = (msg) => {
+  problems.push(msg);
+  log('FAIL', msg);
+};
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+let exitCode = 1;
+try {
+  exitCode = await run(browser);
+} catch (err) {
+  fail(`${err.message}`);
+} finally {
+  await browser.close();
+}
+if (problems.length) exitCode = 1;
+emit({ event: 'done', ok: exitCode === 0, problems });
+process.exit(exitCode);
+
+async function run(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    if (!r.url().includes('/v1/ws')) consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+
+  const frag = new URLSearchParams();
+  if (env.EDGEPLANE_E2E_TOKEN) frag.set('token', env.EDGEPLANE_E2E_TOKEN);
+  frag.set('proto', 'json');
+  await page.goto(`${url}#${frag}`);
+  const ep = (fn, ...args) => page.evaluate(fn, ...args);
+  const waitFor = async (what, fn, arg, timeout = 20000) => {
+    try {
+      await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+    } catch (err) {
+      throw new Error(`timed out waiting for ${what}: ${err.message.split('\n')[0]}`);
+    }
+  };
+
+  // 1. Connected, the token gone from the address bar, device listed online.
+  await waitFor('connection ready', () => window.edgeplane && window.edgeplane.conn().state === 'ready');
+  const href = await ep(() => location.href);
+  if (href.includes('token=')) fail(`token still in the URL: ${href}`);
+  await waitFor(`tile of ${device} online`, (id) => !!document.querySelector(`.tile[data-device="${CSS.escape(id)}"][data-online="true"]`), device);
+  emit({ event: 'online', device });
+
+  // 2. Open the device: its chart receives points.
+  await page.click(`.tile[data-device="${device}"]`);
+  await waitFor(`chart of ${sensor}`, (s) => !!document.querySelector(`[data-chart="${CSS.escape(s)}"] canvas`), sensor);
+  await waitFor('20 samples on the chart', ([d, s]) => window.edgeplane.samples(d, s).length >= 20, [device, sensor]);
+  emit({ event: 'chart', device, sensor, points: (await ep(([d, s]) => window.edgeplane.samples(d, s).length, [device, sensor])) });
+
+  // 3. The value on screen is the last sample's, as received.
+  await checkValue(page, 'json');
+
+  // 4. Hub restart: the page reconnects and recovers with no missing seq.
+  if (restart) {
+    const before = await ep(([d]) => ({ seqs: window.edgeplane.seqs(d), connects: window.edgeplane.conn().connects }), [device]);
+    const lastBefore = before.seqs[before.seqs.length - 1];
+    emit({ event: 'restart', lastSeq: lastBefore });
+    if (restart === 'stdin') {
+      const line = await stdinLines.next();
+      if (line.done) throw new Error('stdin closed while waiting for the hub restart');
+    } else {
+      const r = await fetch(restart);
+      if (!r.ok) throw new Error(`restart: HTTP ${r.status}`);
+    }
+    await waitFor('reconnection', (n) => window.edgeplane.conn().connects > n && window.edgeplane.conn().state === 'ready', before.connects, 30000);
+    await waitFor('30 new frames after the restart', ([d, s]) => {
+      const q = window.edgeplane.seqs(d);
+      return q.length && q[q.length - 1] >= s + 30;
+    }, [device, lastBefore], 30000);
+    const after = await ep(([d]) => ({ seqs: window.edgeplane.seqs(d), missing: window.edgeplane.missingSeqs(d), resets: window.edgeplane.resets(), notices: window.edgeplane.notices() }), [device]);
+    emit({ event: 'recovered', first: after.seqs[0], last: after.seqs[after.seqs.length - 1], count: after.seqs.length, missing: after.missing, resets: after.resets });
+    if (after.missing.length) fail(`seqs missing after the restart: ${after.missing.slice(0, 20).join(',')}`);
+    if (!after.resets.some((r) => r.ch === `dev/${device}`)) fail('the lost history was not announced (no reset/unrecovered entry)');
+    const noticeText = await page.textContent('#notices');
+    if (!noticeText || !noticeText.includes('history')) fail(`no notice about the lost history on screen: ${JSON.stringify(noticeText)}`);
+    await checkValue(page, 'json after restart');
+  }
+
+  // 5. A command toggles the relay.
+  if (relay) {
+    const sw = `#actuators [data-pin="${relay}"]`;
+    await waitFor(`switch ${relay} enabled`, (s) => { const e = document.querySelector(s); return e && !e.disabled; }, sw);
+    for (let round = 0; round < 2; round++) {
+      const was = (await page.getAttribute(sw, 'aria-checked')) === 'true';
+      const n = (await ep(() => window.edgeplane.commands().length));
+      await page.click(sw);
+      await waitFor('command result', (k) => { const c = window.edgeplane.commands(); return c.length > k && c[c.length - 1].ok !== null; }, n);
+      const cmd = await ep(() => { const c = window.edgeplane.commands(); return c[c.length - 1]; });
+      emit({ event: 'command', device, pin: relay, level: cmd.level, ok: cmd.ok, error: cmd.error, result: cmd.result });
+      if (!cmd.ok) {
+        fail(`command failed: ${cmd.error}`);
+        break;
+      }
+      if (cmd.level === was) fail(`switch sent level ${cmd.level} while showing ${was}`);
+      await waitFor(`switch showing ${!was}`, ([s, want]) => document.querySelector(s)?.getAttribute('aria-checked') === String(want), [sw, !was]);
+      const resText = await page.textContent(`#actuators [data-actuator="${relay}"] .result`);
+      if (!resText.includes('ok')) fail(`command result not shown: ${resText}`);
+      if (round === 0) await shot(page, 'desktop');
+    }
+  } else {
+    await shot(page, 'desktop');
+  }
+
+  // 6. CBOR: switch protocol; frames keep coming with no gap.
+  {
+    const before = await ep(([d]) => ({ seqs: window.edgeplane.seqs(d), connects: window.edgeplane.conn().connects }), [device]);
+    const lastBefore = before.seqs[before.seqs.length - 1];
+    await page.selectOption('#proto', 'cbor');
+    await waitFor('CBOR connection', (n) => { const c = window.edgeplane.conn(); return c.proto === 'cbor' && c.state === 'ready' && c.connects > n; }, before.connects);
+    await waitFor('20 frames over CBOR', ([d, s]) => { const q = window.edgeplane.seqs(d); return q[q.length - 1] >= s + 20; }, [device, lastBefore]);
+    const missing = await ep(([d]) => window.edgeplane.missingSeqs(d), [device]);
+    if (missing.length) fail(`seqs missing after switching to CBOR: ${missing.slice(0, 20).join(',')}`);
+    await checkValue(page, 'cbor');
+  }
+
+  // 7. Phone width: still readable (no horizontal scroll), charts fit.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300); // ResizeObserver → uPlot setSize on the next frame
+  const overflow = await ep(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 1) fail(`page scrolls sideways by ${overflow}px at phone width`);
+  await shot(page, 'phone');
+
+  const state = await ep(() => ({ conn: window.edgeplane.conn(), lastError: window.edgeplane.lastError(), errors: window.edgeplane.errors() }));
+  emit({ event: 'stats', ...state.conn, lastError: state.lastError });
+  if (state.errors.length) fail(`page reported errors: ${state.errors.map((e) => e.text).join(' | ')}`);
+  if (consoleErrors.length) fail(`console errors: ${consoleErrors.join(' | ')}`);
+  return problems.length ? 1 : 0;
+}
+
+// checkValue compares the value shown for the sensor with the page's last
+// sample and reports both, so the driver can compare them with what the
+// agent sent for that seq.
+async function checkValue(page, phase) {
+  // Read text, seq and state in one evaluation so they belong together.
+  const v = await page.evaluate(([d, s]) => {
+    const el = document.querySelector(`[data-chart="${CSS.escape(s)}"] .value`);
+    return { text: el.textContent, seq: Number(el.dataset.seq), last: window.edgeplane.last(d, s), unit: document.querySelector(`[data-chart="${CSS.escape(s)}"] .unit`).textContent };
+  }, [device, sensor]);
+  emit({ event: 'value', phase, device, sensor, seq: v.seq, text: v.text, unit: v.unit, value: v.last && v.last.v });
+  if (!v.last) fail(`${phase}: no last sample in the page state`);
+  else if (Math.abs(Number(v.text) - v.last.v) > 1e-9 * Math.max(1, Math.abs(v.last.v)) && String(v.last.v) !== v.text) {
+    // formatValue rounds to the resolution; allow that, nothing more.
+    const res = 0.5 * 10 ** -((v.text.split('.')[1] || '').length);
+    if (Math.abs(Number(v.text) - v.last.v) > res) fail(`${phase}: screen shows ${v.text}, page state holds ${v.last.v}`);
+  }
+}
+
+async function shot(page, name) {
+  if (!artifacts) return;
+  await mkdir(artifacts, { recursive: true });
+  const path = join(artifacts, `dashboard-${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  emit({ event: 'screenshot', path });
+}
