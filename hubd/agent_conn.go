@@ -1,0 +1,340 @@
+package hubd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/edgeplane/edgeplane/internal/backplane"
+	"github.com/edgeplane/edgeplane/internal/frame"
+)
+
+// agentConn is one agent link (PROTOCOL.md, "Agent link").
+//
+// Goroutines: the HTTP handler's goroutine owns the connection. It runs
+// the reader (which handles HELLO, FRAMEs and RESULTs in order and writes
+// WELCOME and ACKs) and, after HELLO, the presence refresher in an
+// errgroup; waits for the link to end; closes the connection; then marks
+// the device offline. Commands are written by the goroutine of the session
+// that sent them; websocket.Conn.Write is safe for that.
+type agentConn struct {
+	srv   *Server
+	conn  *websocket.Conn
+	req   *http.Request
+	ident Identity
+	log   hclog.Logger
+
+	closeOnce sync.Once
+	closing   chan struct{}
+	status    websocket.StatusCode
+	reason    string
+
+	// Set by the reader at HELLO; read-only afterwards (others read them
+	// only after finding the conn in Server.agents, which HELLO fills).
+	hello *frame.Hello
+	ch    string
+	res   map[string]float64 // sensor id → resolution
+
+	// Reader-owned.
+	lastSeq uint64 // highest seq stored for this device and spool id
+
+	mu      sync.Mutex // guards the following
+	pending map[string]chan *frame.Result
+	ended   bool
+}
+
+func (srv *Server) newAgentConn(conn *websocket.Conn, r *http.Request, id Identity) *agentConn {
+	return &agentConn{
+		srv:     srv,
+		conn:    conn,
+		req:     r,
+		ident:   id,
+		log:     srv.log.Named("ingest").With("remote", r.RemoteAddr),
+		closing: make(chan struct{}),
+		pending: make(map[string]chan *frame.Result),
+	}
+}
+
+// end asks the link to close; the first call wins; it never blocks.
+func (a *agentConn) end(status websocket.StatusCode, reason string) {
+	a.closeOnce.Do(func() {
+		a.status, a.reason = status, closeReason(reason)
+		close(a.closing)
+	})
+}
+
+// goingAway implements tracked.
+func (a *agentConn) goingAway(reason string) { a.end(websocket.StatusGoingAway, reason) }
+
+// fail reports err to the agent as an ERROR (when it has a code) and ends
+// the link with the close status classify gives it.
+func (a *agentConn) fail(ctx context.Context, err error) {
+	f := classify(err)
+	if f.code != 0 {
+		a.srv.m.protoError(linkAgent, f.code)
+		if b, err := frame.AppendAgent(nil, &frame.Error{Code: uint16(f.code), Message: f.msg}); err == nil {
+			_ = a.write(ctx, b)
+		}
+	}
+	a.log.Debug("agent link failed", "error", err)
+	a.end(f.status, f.msg)
+}
+
+// write sends one agent-link message, bounded by the write timeout.
+func (a *agentConn) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, a.srv.cfg.r.writeTimeout)
+	defer cancel()
+	return a.conn.Write(ctx, websocket.MessageBinary, b)
+}
+
+// run serves the link until it ends; it closes the connection.
+func (a *agentConn) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.srv.m.agents.Inc()
+	defer a.srv.m.agents.Dec()
+	a.conn.SetReadLimit(a.srv.cfg.r.agentMessageBytes)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := a.readLoop(gctx, g)
+		switch {
+		case err == nil:
+		case isNormalEnd(err):
+			a.end(websocket.StatusNormalClosure, "")
+		default:
+			a.log.Debug("agent link read failed", "error", err)
+			a.end(websocket.StatusInternalError, "read failed")
+		}
+		return nil
+	})
+	select {
+	case <-a.closing:
+	case <-ctx.Done():
+		a.end(websocket.StatusGoingAway, "hub stopping")
+	}
+	_ = a.conn.Close(a.status, a.reason)
+	cancel()
+	_ = g.Wait()
+	a.cleanup()
+}
+
+// cleanup fails the commands in flight and, if this link still holds the
+// device, unregisters it and marks it offline.
+func (a *agentConn) cleanup() {
+	a.mu.Lock()
+	a.ended = true
+	for id, ch := range a.pending {
+		close(ch)
+		delete(a.pending, id)
+	}
+	a.mu.Unlock()
+	if a.hello == nil {
+		return
+	}
+	if !a.srv.unregisterAgent(a) {
+		return // a newer link of the device took over
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.srv.bp.SetDevice(ctx, a.state(false), a.srv.cfg.r.presenceTTL); err != nil {
+		a.log.Warn("cannot mark device offline", "error", err)
+	}
+	a.log.Info("agent disconnected")
+}
+
+// state is the device's presence entry.
+func (a *agentConn) state(online bool) backplane.DeviceState {
+	h := a.hello
+	return backplane.DeviceState{
+		ID:           h.DeviceID,
+		Online:       online,
+		Hub:          a.srv.cfg.HubID,
+		Region:       a.srv.cfg.Region,
+		Labels:       h.Labels,
+		Sensors:      h.Sensors,
+		AgentVersion: h.AgentVersion,
+		LastSeen:     a.srv.now(),
+	}
+}
+
+// readLoop reads agent-link messages until the link fails or ends. A
+// protocol error is reported with fail and ends the loop with nil.
+func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
+	lim := &frame.Limits{MaxMessageBytes: int(a.srv.cfg.r.agentMessageBytes)}
+	for {
+		_, b, err := a.conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		msgs, err := frame.DecodeAgent(b, lim)
+		if err != nil {
+			a.fail(ctx, err)
+			return nil
+		}
+		ack := false
+		for _, m := range msgs {
+			var err error
+			switch m := m.(type) {
+			case *frame.Hello:
+				err = a.onHello(ctx, g, m)
+			case *frame.Frame:
+				err = a.onFrame(ctx, m)
+				ack = ack || err == nil
+			case *frame.Result:
+				a.onResult(m)
+			case *frame.Error:
+				a.log.Warn("agent reported an error", "code", m.Code, "message", m.Message)
+			default:
+				err = errorf(400, "unexpected message kind %d from an agent", m.Kind())
+			}
+			if err != nil {
+				// Frames before the failed one are stored: ACK them.
+				if ack {
+					a.writeAck(ctx)
+				}
+				a.fail(ctx, err)
+				return nil
+			}
+		}
+		// One cumulative ACK per WebSocket message, whatever it carried:
+		// a spool replay of many frames in a CBOR sequence gets one ACK.
+		if ack {
+			if err := a.writeAck(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (a *agentConn) writeAck(ctx context.Context) error {
+	b, err := frame.AppendAgent(nil, &frame.Ack{Seq: a.lastSeq})
+	if err != nil {
+		return fmt.Errorf("hubd: encode ack: %w", err)
+	}
+	return a.write(ctx, b)
+}
+
+// onHello registers the device, answers WELCOME and marks it online.
+func (a *agentConn) onHello(ctx context.Context, g *errgroup.Group, h *frame.Hello) error {
+	if a.hello != nil {
+		return errorf(400, "second HELLO")
+	}
+	if !frame.ValidDeviceID(h.DeviceID) {
+		return errorf(400, "device id %q does not match [A-Za-z0-9._-]{1,64}", h.DeviceID)
+	}
+	if a.ident.Role == RoleDevice && a.ident.Subject != h.DeviceID {
+		return errorf(403, "token is for device %q, not %q", a.ident.Subject, h.DeviceID)
+	}
+	if h.SpoolID == "" {
+		return errorf(400, "empty spool id")
+	}
+	a.hello = h
+	a.ch = frame.ChannelDevPrefix + h.DeviceID
+	a.res = make(map[string]float64, len(h.Sensors))
+	for _, s := range h.Sensors {
+		a.res[s.ID] = s.Resolution
+	}
+	a.log = a.log.With("device", h.DeviceID)
+
+	acked, err := a.srv.seqs.lastSeq(ctx, a.ch, h.SpoolID)
+	if err != nil {
+		return backplaneError(err)
+	}
+	a.lastSeq = acked
+	if acked > 0 && h.FirstSeq > acked+1 {
+		a.srv.m.seqJumps.Inc()
+		a.srv.m.seqSkipped.Add(float64(h.FirstSeq - acked - 1))
+	}
+	a.srv.registerAgent(a)
+
+	if err := a.srv.bp.SetDevice(ctx, a.state(true), a.srv.cfg.r.presenceTTL); err != nil {
+		a.log.Warn("cannot mark device online", "error", err)
+	}
+	b, err := frame.AppendAgent(nil, &frame.Welcome{HubID: a.srv.cfg.HubID, Region: a.srv.cfg.Region, AckedSeq: acked})
+	if err != nil {
+		return fmt.Errorf("hubd: encode welcome: %w", err)
+	}
+	if err := a.write(ctx, b); err != nil {
+		return err
+	}
+	a.log.Info("agent connected", "spool_id", h.SpoolID, "first_seq", h.FirstSeq, "acked_seq", acked, "sensors", len(h.Sensors))
+	g.Go(func() error { a.refreshPresence(ctx); return nil })
+	return nil
+}
+
+// refreshPresence keeps the device online in the backplane while the link lives.
+func (a *agentConn) refreshPresence(ctx context.Context) {
+	t := time.NewTicker(a.srv.cfg.r.presenceTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.closing:
+			return
+		case <-t.C:
+			if err := a.srv.bp.SetDevice(ctx, a.state(true), a.srv.cfg.r.presenceTTL); err != nil && ctx.Err() == nil {
+				a.log.Warn("cannot refresh presence", "error", err)
+			}
+		}
+	}
+}
+
+// onFrame stores one FRAME on the device's channel, deduplicated by
+// (spool id, seq). It returns only after the backplane answered, so that
+// the ACK that follows is true (DESIGN.md, "Durability contract").
+func (a *agentConn) onFrame(ctx context.Context, f *frame.Frame) error {
+	if a.hello == nil {
+		return errorf(400, "FRAME before HELLO")
+	}
+	if f.Seq == 0 {
+		return errorf(400, "seq 0: seqs start at 1")
+	}
+	if a.lastSeq > 0 && f.Seq > a.lastSeq+1 {
+		a.srv.m.seqJumps.Inc()
+		a.srv.m.seqSkipped.Add(float64(f.Seq - a.lastSeq - 1))
+	}
+	st := frame.Stored{
+		Device:  a.hello.DeviceID,
+		SpoolID: a.hello.SpoolID,
+		Seq:     f.Seq,
+		T0:      f.T0,
+		Samples: make([]frame.Sample, len(f.Samples)),
+	}
+	for i, s := range f.Samples {
+		if res := a.res[s.Sensor]; res > 0 {
+			s.Value = s.Value.WithResolution(res)
+		}
+		st.Samples[i] = s
+	}
+	data, err := frame.AppendStored(nil, &st)
+	if err != nil {
+		return errorf(400, "frame %d cannot be stored: %v", f.Seq, err)
+	}
+	res, err := a.srv.bp.Publish(ctx, a.ch, data, backplane.PublishOptions{SpoolID: a.hello.SpoolID, Seq: f.Seq})
+	if err != nil {
+		a.srv.m.publishErrors.Inc()
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return errorf(503, "frame %d not stored: %v", f.Seq, err)
+	}
+	if res.Duplicate {
+		a.srv.m.duplicates.Inc()
+	} else {
+		a.srv.m.framesIn.Inc()
+	}
+	if f.Seq > a.lastSeq {
+		a.lastSeq = f.Seq
+		a.srv.seqs.stored(a.ch, a.hello.SpoolID, f.Seq)
+	}
+	return nil
+}
