@@ -100,7 +100,7 @@ export class Device {
     this.agentVersion = '';
     this.lastSeen = 0; // ms since the epoch, 0 = never
     this.known = false; // listed by the hub's devices reply
-    this.last = new Map(); // sensor id -> {t, v, seq, off}
+    this.last = new Map(); // sensor id -> {t, v, seq, off, at (arrival, ms)}
     this.series = null; // Map sensor id -> Series, only while detailed
     this.seqs = null; // Set of seqs from unfiltered frames, only while detailed
     this.minSeq = 0;
@@ -155,13 +155,14 @@ export class Device {
     }
     const samples = Array.isArray(f.samples) ? f.samples : [];
     let newest = 0;
+    const at = Date.now();
     for (const s of samples) {
       if (!Array.isArray(s) || s.length < 3) continue;
       const [id, dt, v] = s;
       const t = f.t0 + dt / 1000; // ms
       if (t > newest) newest = t;
       const prev = this.last.get(id);
-      if (!prev || t >= prev.t) this.last.set(id, { t, v, seq: f.seq, off: f.off });
+      if (!prev || t >= prev.t) this.last.set(id, { t, v, seq: f.seq, off: f.off, at });
       if (this.series) {
         let ser = this.series.get(id);
         if (!ser) this.series.set(id, (ser = new Series()));

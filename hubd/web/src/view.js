@@ -26,10 +26,14 @@ const STATE_TEXT = {
   unauthorized: 'login needed',
 };
 
+// actuatorLevel is what a switch shows: the newer of the level the device
+// last reported (a sample of the actuator's channel) and the level of the
+// last command that succeeded.
 function actuatorLevel(d, s, app) {
   const last = d.last.get(s.id);
-  if (last) return typeof last.v === 'boolean' ? last.v : Number(last.v) !== 0;
   const c = app.lastCommand(d.id, s.id);
+  const cmdAt = c && c.ok ? c.doneAt : 0;
+  if (last && last.at >= cmdAt) return typeof last.v === 'boolean' ? last.v : Number(last.v) !== 0;
   return !!(c && c.ok && c.level);
 }
 
