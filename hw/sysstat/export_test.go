@@ -1,3 +1,7 @@
 package sysstat
 
-var DiskRatio = diskRatio
+var (
+	DiskRatio    = diskRatio
+	ParseLoad    = parseLoad
+	ParseMeminfo = parseMeminfo
+)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -128,20 +129,31 @@ func (d *Dev) Close() error { return nil }
 // ReadLoad returns the 1, 5 and 15 minute load averages from
 // <procRoot>/loadavg.
 func ReadLoad(procRoot string) ([3]float64, error) {
-	var load [3]float64
 	p := filepath.Join(procRoot, "loadavg")
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return load, fmt.Errorf("sysstat: %w", err)
+		return [3]float64{}, fmt.Errorf("sysstat: %w", err)
 	}
+	load, err := parseLoad(b)
+	if err != nil {
+		return load, fmt.Errorf("sysstat: %s: %w", p, err)
+	}
+	return load, nil
+}
+
+// parseLoad parses the first three fields of /proc/loadavg.
+func parseLoad(b []byte) ([3]float64, error) {
+	var load [3]float64
 	f := strings.Fields(string(b))
 	if len(f) < 3 {
-		return load, fmt.Errorf("sysstat: %s: want 3 load averages, got %q", p, b)
+		return load, fmt.Errorf("want 3 load averages, got %q", b)
 	}
 	for i := range load {
-		if load[i], err = strconv.ParseFloat(f[i], 64); err != nil {
-			return load, fmt.Errorf("sysstat: %s: field %d: %w", p, i+1, err)
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return load, fmt.Errorf("field %d: bad load average %q", i+1, f[i])
 		}
+		load[i] = v
 	}
 	return load, nil
 }
@@ -154,6 +166,15 @@ func ReadMemoryUsed(procRoot string) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sysstat: %w", err)
 	}
+	r, err := parseMeminfo(b)
+	if err != nil {
+		return 0, fmt.Errorf("sysstat: %s: %w", p, err)
+	}
+	return r, nil
+}
+
+// parseMeminfo computes the used ratio from the text of /proc/meminfo.
+func parseMeminfo(b []byte) (float64, error) {
 	kb := map[string]uint64{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -169,15 +190,26 @@ func ReadMemoryUsed(procRoot string) (float64, error) {
 			kb[key] = v
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
 	total := kb["MemTotal"]
 	if total == 0 {
-		return 0, fmt.Errorf("sysstat: %s: no MemTotal", p)
+		return 0, errors.New("no MemTotal")
 	}
 	avail, ok := kb["MemAvailable"]
 	if !ok {
-		avail = kb["MemFree"] + kb["Buffers"] + kb["Cached"]
+		// Saturating sum: garbage values must not wrap around.
+		avail = satAdd(satAdd(kb["MemFree"], kb["Buffers"]), kb["Cached"])
 	}
 	return usedRatio(total, min(avail, total)), nil
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 // usedRatio is (total-free)/total; total > 0 and free <= total.
