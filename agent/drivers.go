@@ -235,4 +235,3 @@ func simRelay(p problems, name string, body hcl.Body) func() (hw.Actuator, error
 	}
 	return func() (hw.Actuator, error) { return sim.NewRelay(&o) }
 }
-
