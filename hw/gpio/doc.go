@@ -18,6 +18,12 @@
 //	  debounce = "20ms"
 //	}
 //
-// decodes into InputOptions directly; the block's name label goes into
-// InputOptions.Name.
+// decodes into InputOptions directly, and
+//
+//	actuator "gpio" "relay1" {
+//	  pin        = "GPIO27"
+//	  active_low = true
+//	}
+//
+// into OutputOptions; the block's name label goes into the Name field.
 package gpio

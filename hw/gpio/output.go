@@ -105,6 +105,8 @@ func (o *Output) Get(ctx context.Context) (any, error) {
 }
 
 // Close drives the output back to its safe level; later Set calls fail.
+// It does not halt or release the pin: a released line may float, and the
+// point is that the safe level stays on the wire after the agent exits.
 // Close is idempotent.
 func (o *Output) Close() error {
 	o.mu.Lock()
