@@ -397,9 +397,13 @@ func (d *agentDecoder) field(r *reader, k uint64) error {
 		case 2:
 			m.AgentVersion, err = r.readText()
 		case 3:
-			m.Sensors, err = r.readSensors()
+			if m.Sensors, err = r.readSensors(); len(m.Sensors) == 0 {
+				m.Sensors = nil // as when absent: encoders omit an empty list
+			}
 		case 4:
-			m.Labels, err = r.readTextMap()
+			if m.Labels, err = r.readTextMap(); len(m.Labels) == 0 {
+				m.Labels = nil
+			}
 		case 5:
 			if m.FirstSeq, err = r.readUint(); err == nil && m.FirstSeq == 0 {
 				err = invalidf("first_seq is 0: seqs start at 1")

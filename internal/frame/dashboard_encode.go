@@ -1,7 +1,6 @@
 package frame
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -174,12 +173,12 @@ func (w *objWriter) any(v any) {
 		}
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := appendJSONAny(w.b, v)
 	if err != nil {
 		w.fail(fmt.Errorf("frame: encode value: %w", err))
 		return
 	}
-	w.b = append(w.b, b...)
+	w.b = b
 }
 
 func (w *objWriter) fail(err error) {

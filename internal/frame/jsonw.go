@@ -1,8 +1,10 @@
 package frame
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -121,14 +123,86 @@ func appendJSONMillis(dst []byte, ns int64) []byte {
 	return append(dst, d[:n]...)
 }
 
-// nsToMillis is the float form of appendJSONMillis, for CBOR.
+// nsToMillis is the float form of appendJSONMillis, for CBOR: the float64
+// nearest to the decimal that JSON prints.
 func nsToMillis(ns int64) float64 { return float64(ns/1000) / 1000 }
 
-// millisToNs inverts nsToMillis at µs precision.
+// maxMillis bounds the times the dashboard link carries: within ±2^43 ms
+// (the years 1691 to 2248) a float64 of milliseconds still tells every µs
+// apart, so that millisToNs recovers the µs that nsToMillis or the JSON
+// decimal carried.
+const maxMillis = 1 << 43
+
+// millisToNs inverts nsToMillis at µs precision. It rounds the exact
+// product ms*1000 (not its float64 rounding) to the nearest µs.
 func millisToNs(ms float64) (int64, bool) {
-	us := math.Round(ms * 1000)
-	if math.IsNaN(us) || us >= 1<<63/1000 || us <= -(1<<63)/1000 {
+	if !(math.Abs(ms) < maxMillis) {
 		return 0, false
 	}
+	hi := ms * 1000
+	lo := math.FMA(ms, 1000, -hi) // hi + lo == ms*1000 exactly
+	us := math.Round(hi)
+	switch d := (hi - us) + lo; {
+	case d > 0.5:
+		us++
+	case d < -0.5:
+		us--
+	}
 	return int64(us) * 1000, true
+}
+
+// appendJSONAny appends a free-form value (command args and results). The
+// tree forms of this package are written by hand, floats with a point (see
+// appendJSONFloatValue) so that a float stays a float through a round trip;
+// anything else goes through encoding/json.
+func appendJSONAny(dst []byte, v any) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case bool:
+		if x {
+			return append(dst, "true"...), nil
+		}
+		return append(dst, "false"...), nil
+	case string:
+		return appendJSONString(dst, x), nil
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return dst, errNotFinite
+		}
+		return appendJSONFloatValue(dst, x), nil
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendJSONAny(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case map[string]any:
+		dst = append(dst, '{')
+		for i, k := range sortedKeys(x, strings.Compare) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendJSONString(dst, k), ':')
+			if dst, err = appendJSONAny(dst, x[k]); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
 }

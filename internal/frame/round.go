@@ -20,6 +20,9 @@ func roundTo(v, res float64) float64 {
 		return v // v's own spacing is coarser than res: nothing to round
 	}
 	r := math.Round(q) * res
+	if math.IsInf(r, 0) {
+		return v // the next multiple is beyond float64
+	}
 	d := resDecimals(res)
 	if d < 0 {
 		return r
