@@ -54,10 +54,19 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 });
 let exitCode = 1;
+let currentPage = null;
 try {
   exitCode = await run(browser);
 } catch (err) {
   fail(`${err.message}`);
+  if (currentPage) {
+    // What the page knew when it failed, for the log.
+    const state = await currentPage.evaluate(() => window.edgeplane && {
+      conn: window.edgeplane.conn(), devices: window.edgeplane.devices(), subs: window.edgeplane.subs(),
+      errors: window.edgeplane.errors(), notices: window.edgeplane.notices(),
+    }).catch((e) => ({ evaluate: e.message }));
+    emit({ event: 'state', state });
+  }
 } finally {
   await browser.close();
 }
@@ -68,6 +77,7 @@ process.exit(exitCode);
 async function run(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
+  currentPage = page;
   const consoleErrors = [];
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
@@ -98,7 +108,7 @@ async function run(browser) {
   emit({ event: 'online', device });
 
   // 2. Open the device: its chart receives points.
-  await page.click(`.tile[data-device="${device}"]`);
+  await page.click(`.tile[data-device="${device}"] h3`);
   await waitFor(`chart of ${sensor}`, (s) => !!document.querySelector(`[data-chart="${CSS.escape(s)}"] canvas`), sensor);
   await waitFor('20 samples on the chart', ([d, s]) => window.edgeplane.samples(d, s).length >= 20, [device, sensor]);
   emit({ event: 'chart', device, sensor, points: (await ep(([d, s]) => window.edgeplane.samples(d, s).length, [device, sensor])) });
@@ -183,22 +193,26 @@ async function run(browser) {
   return problems.length ? 1 : 0;
 }
 
-// checkValue compares the value shown for the sensor with the page's last
-// sample and reports both, so the driver can compare them with what the
-// agent sent for that seq.
+// checkValue compares the value shown for the sensor with the page's own
+// sample of the seq the element says it shows, and reports both, so the
+// driver can compare them with what the hub sent for that seq.
 async function checkValue(page, phase) {
-  // Read text, seq and state in one evaluation so they belong together.
   const v = await page.evaluate(([d, s]) => {
-    const el = document.querySelector(`[data-chart="${CSS.escape(s)}"] .value`);
-    return { text: el.textContent, seq: Number(el.dataset.seq), last: window.edgeplane.last(d, s), unit: document.querySelector(`[data-chart="${CSS.escape(s)}"] .unit`).textContent };
+    const card = document.querySelector(`[data-chart="${CSS.escape(s)}"]`);
+    const el = card.querySelector('.value');
+    const seq = Number(el.dataset.seq);
+    const sample = window.edgeplane.samples(d, s).find((x) => x.seq === seq) || null;
+    return { text: el.textContent, seq, sample, unit: card.querySelector('.unit').textContent };
   }, [device, sensor]);
-  emit({ event: 'value', phase, device, sensor, seq: v.seq, text: v.text, unit: v.unit, value: v.last && v.last.v });
-  if (!v.last) fail(`${phase}: no last sample in the page state`);
-  else if (Math.abs(Number(v.text) - v.last.v) > 1e-9 * Math.max(1, Math.abs(v.last.v)) && String(v.last.v) !== v.text) {
-    // formatValue rounds to the resolution; allow that, nothing more.
-    const res = 0.5 * 10 ** -((v.text.split('.')[1] || '').length);
-    if (Math.abs(Number(v.text) - v.last.v) > res) fail(`${phase}: screen shows ${v.text}, page state holds ${v.last.v}`);
+  emit({ event: 'value', phase, device, sensor, seq: v.seq, text: v.text, unit: v.unit, value: v.sample && v.sample.v });
+  if (!v.sample) {
+    fail(`${phase}: the page holds no sample of seq ${v.seq}, which it shows`);
+    return;
   }
+  // The page rounds to the sensor's resolution: allow half of the last
+  // decimal shown, nothing more.
+  const half = 0.5 * 10 ** -((v.text.split('.')[1] || '').length);
+  if (!(Math.abs(Number(v.text) - v.sample.v) <= half + 1e-9)) fail(`${phase}: screen shows ${v.text} for seq ${v.seq}, page state holds ${v.sample.v}`);
 }
 
 async function shot(page, name) {
