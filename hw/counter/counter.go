@@ -11,17 +11,17 @@ import (
 	"periph.io/x/conn/v3/gpio"
 )
 
-// DefaultPeriod is the counting window when Options.Period is empty. Long
-// enough that one pulse per second still reads as 1 Hz ± 10 %, short enough
-// to follow a changing flow.
+// DefaultPeriod is the reading period (the counting window) when
+// Options.Period is empty. Long enough that one pulse per second reads as
+// 1 Hz ± 10 %, short enough to follow a changing flow.
 const DefaultPeriod = 10 * time.Second
 
 // pollInterval bounds how long the loop waits for an edge before it looks
-// at ctx and the period boundary again (WaitForEdge takes no context).
+// at ctx again (WaitForEdge takes no context).
 const pollInterval = 200 * time.Millisecond
 
-// ErrNoPeriod is returned by Read before the first period has ended.
-var ErrNoPeriod = errors.New("counter: no period completed yet")
+// ErrNotCounting is returned by Read while no Events call is counting.
+var ErrNotCounting = errors.New("counter: not counting (Events is not running)")
 
 // Options configures New. The zero value is valid: rising edges, 10 s
 // periods, no debounce.
@@ -38,8 +38,8 @@ type Options struct {
 	// Edge is the edge that counts: "rising" (default), "falling" or
 	// "both" (two counts per pulse).
 	Edge string `hcl:"edge,optional"`
-	// Period is the counting window, Go duration syntax; default 10s. The
-	// rate's resolution is one pulse per period.
+	// Period is how often the agent reads the rate, Go duration syntax;
+	// default 10s. The rate's resolution is one pulse per period.
 	Period string `hcl:"period,optional"`
 	// Debounce ignores edges that come sooner than this after a counted
 	// one ("5ms" for a reed switch). Default "" = off. It caps the rate
@@ -47,18 +47,20 @@ type Options struct {
 	Debounce string `hcl:"debounce,optional"`
 }
 
-// Counter is a pulse counter on one GPIO. At most one Events runs at a
-// time; Read may be called from any goroutine. Cancel the Events ctx before
-// Close.
+// Counter is a pulse counter on one GPIO. Events counts; Read turns the
+// count into a rate. At most one Events runs at a time; Read may be called
+// from any goroutine. Cancel the Events ctx before Close.
 type Counter struct {
 	pin      gpio.PinIn
 	desc     hw.Desc
 	debounce time.Duration
 
-	mu      sync.Mutex // guards the fields below
-	last    hw.Reading // the last completed period; ID empty before
-	running bool
-	closed  bool
+	mu       sync.Mutex // guards the fields below
+	count    uint64     // edges counted since Events started
+	lastN    uint64     // count at the previous Read
+	lastT    time.Time  // time of the previous Read, or when counting began
+	counting bool       // an Events call is in progress
+	closed   bool
 }
 
 var _ hw.EventSensor = (*Counter)(nil)
@@ -119,74 +121,70 @@ func New(p gpio.PinIn, opts *Options) (*Counter, error) {
 // Describe returns the one channel, "<name>.rate" in Hz.
 func (c *Counter) Describe() []hw.Desc { return []hw.Desc{c.desc} }
 
-// Read returns the rate of the last completed period (with that period's
-// end as its time), or ErrNoPeriod before Events has completed one.
+// Read returns the rate since the previous Read (or since counting began):
+// the edges counted divided by the time passed, a float64 in Hz. Reading at
+// a steady period, as the agent does, gives the pulses per period; a
+// changed period (sensor.interval) changes the window with it. Read fails
+// with ErrNotCounting while Events is not running, since then no edge is
+// seen.
 func (c *Counter) Read(ctx context.Context) ([]hw.Reading, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	switch {
+	case c.closed:
 		return nil, fmt.Errorf("counter: %s: closed", c.desc.ID)
+	case !c.counting:
+		return nil, ErrNotCounting
 	}
-	if c.last.ID == "" {
-		return nil, ErrNoPeriod
+	now := time.Now()
+	dt := now.Sub(c.lastT).Seconds()
+	n := c.count - c.lastN
+	c.lastN, c.lastT = c.count, now
+	rate := 0.0
+	if dt > 0 {
+		rate = float64(n) / dt
 	}
-	return []hw.Reading{c.last}, nil
+	return []hw.Reading{{ID: c.desc.ID, Time: now, Value: rate}}, nil
 }
 
-// Events counts edges until ctx ends and sends one reading per period: the
-// edges counted divided by the period's measured length, a float64 in Hz,
-// timed at the period's end. It returns nil when ctx ends.
+// Events counts edges until ctx ends; it sends nothing to out, the rate
+// comes from Read. It returns nil when ctx ends, and an error when the
+// counter is closed or another Events call is counting.
 func (c *Counter) Events(ctx context.Context, out chan<- hw.Reading) error {
 	c.mu.Lock()
 	switch {
 	case c.closed:
 		c.mu.Unlock()
 		return fmt.Errorf("counter: %s: closed", c.desc.ID)
-	case c.running:
+	case c.counting:
 		c.mu.Unlock()
 		return fmt.Errorf("counter: %s: events already running", c.desc.ID)
 	}
-	c.running = true
+	c.counting = true
+	c.lastN, c.lastT = c.count, time.Now()
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		c.running = false
+		c.counting = false
 		c.mu.Unlock()
 	}()
 
-	start := time.Now()
-	next := start.Add(c.desc.Period)
-	var n int
 	var lastEdge time.Time
 	for ctx.Err() == nil {
-		wait := min(time.Until(next), pollInterval)
-		if wait > 0 && c.pin.WaitForEdge(wait) {
-			t := time.Now()
-			if c.debounce == 0 || lastEdge.IsZero() || t.Sub(lastEdge) >= c.debounce {
-				n++
-				lastEdge = t
-			}
-		}
-		now := time.Now()
-		if now.Before(next) {
+		if !c.pin.WaitForEdge(pollInterval) {
 			continue
 		}
-		r := hw.Reading{ID: c.desc.ID, Time: now, Value: float64(n) / now.Sub(start).Seconds()}
+		t := time.Now()
+		if c.debounce > 0 && !lastEdge.IsZero() && t.Sub(lastEdge) < c.debounce {
+			continue
+		}
+		lastEdge = t
 		c.mu.Lock()
-		c.last = r
+		c.count++
 		c.mu.Unlock()
-		start, n = now, 0
-		if next = next.Add(c.desc.Period); next.Before(now) {
-			next = now.Add(c.desc.Period) // fell behind: start afresh
-		}
-		select {
-		case out <- r:
-		case <-ctx.Done():
-			return nil
-		}
 	}
 	return nil
 }

@@ -21,14 +21,15 @@ func newPin() *gpiotest.Pin {
 	return &gpiotest.Pin{N: "GPIO22", Num: 22, EdgesChan: make(chan gpio.Level)}
 }
 
-// run starts Events and returns its output and a stop function.
-func run(t *testing.T, c *counter.Counter) (<-chan hw.Reading, func() error) {
+// run starts Events, waits until it is counting and returns a stop
+// function.
+func run(t *testing.T, c *counter.Counter) func() error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	out := make(chan hw.Reading)
 	done := make(chan error, 1)
-	go func() { done <- c.Events(ctx, out) }()
-	return out, func() error { cancel(); return <-done }
+	go func() { done <- c.Events(ctx, make(chan hw.Reading)) }()
+	synctest.Wait()
+	return func() error { cancel(); return <-done }
 }
 
 // pulses sends n edges spaced by gap; each send returns once the counting
@@ -40,6 +41,17 @@ func pulses(p *gpiotest.Pin, n int, gap time.Duration) {
 	}
 }
 
+// rate reads the counter once, after the loop has counted what it took.
+func rate(t *testing.T, c *counter.Counter) hw.Reading {
+	t.Helper()
+	synctest.Wait()
+	rs, err := c.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs[0]
+}
+
 func TestCounterRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPin()
@@ -48,33 +60,35 @@ func TestCounterRate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if _, err := c.Read(t.Context()); !errors.Is(err, counter.ErrNoPeriod) {
-			t.Fatalf("Read before a period: %v, want ErrNoPeriod", err)
+		if _, err := c.Read(t.Context()); !errors.Is(err, counter.ErrNotCounting) {
+			t.Fatalf("Read before Events: %v, want ErrNotCounting", err)
 		}
-		out, stop := run(t, c)
+		stop := run(t, c)
 		start := time.Now()
 
 		pulses(p, 7, 100*time.Millisecond) // 7 pulses in the first second
-		r := <-out
-		if r.ID != "flow.rate" || r.Value != 7.0 || !r.Time.Equal(start.Add(time.Second)) {
-			t.Errorf("period 1: %+v, want flow.rate = 7 Hz at +1s", r)
-		}
-		if rs, err := c.Read(t.Context()); err != nil || rs[0] != r {
-			t.Errorf("Read = %v, %v; want the last period %+v", rs, err, r)
+		time.Sleep(time.Until(start.Add(time.Second)))
+		if r := rate(t, c); r.ID != "flow.rate" || r.Value != 7.0 {
+			t.Errorf("period 1: %+v, want flow.rate = 7 Hz", r)
 		}
 
-		// A quiet period reads 0 Hz, not a stale value.
-		r = <-out
-		if r.Value != 0.0 || !r.Time.Equal(start.Add(2*time.Second)) {
-			t.Errorf("period 2: %+v, want 0 Hz at +2s", r)
+		// A quiet period reads 0 Hz, not the previous rate.
+		time.Sleep(time.Second)
+		if r := rate(t, c); r.Value != 0.0 {
+			t.Errorf("period 2: %v Hz, want 0", r.Value)
 		}
 
+		// The window follows the reads: 30 pulses over 2 s are 15 Hz.
 		pulses(p, 30, 10*time.Millisecond)
-		if r = <-out; r.Value != 30.0 {
-			t.Errorf("period 3: %v Hz, want 30", r.Value)
+		time.Sleep(2*time.Second - 300*time.Millisecond)
+		if r := rate(t, c); r.Value != 15.0 {
+			t.Errorf("period 3: %v Hz, want 15", r.Value)
 		}
 		if err := stop(); err != nil {
 			t.Errorf("Events returned %v, want nil", err)
+		}
+		if _, err := c.Read(t.Context()); !errors.Is(err, counter.ErrNotCounting) {
+			t.Errorf("Read after Events ended: %v, want ErrNotCounting", err)
 		}
 	})
 }
@@ -87,13 +101,31 @@ func TestCounterDebounce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		out, stop := run(t, c)
+		stop := run(t, c)
+		start := time.Now()
 		// Two tips of a reed switch, each bouncing three times within 2 ms.
 		pulses(p, 3, time.Millisecond/2)
 		time.Sleep(200 * time.Millisecond)
 		pulses(p, 3, time.Millisecond/2)
-		if r := <-out; r.Value != 2.0 {
+		time.Sleep(time.Until(start.Add(time.Second)))
+		if r := rate(t, c); r.Value != 2.0 {
 			t.Errorf("rate %v Hz, want 2 (bounces must not count)", r.Value)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestCounterOneEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := counter.New(newPin(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := run(t, c)
+		if err := c.Events(t.Context(), nil); err == nil {
+			t.Error("a second Events was accepted")
 		}
 		if err := stop(); err != nil {
 			t.Fatal(err)

@@ -3,8 +3,10 @@
 // turn or tip), energy meters (pulses per Wh).
 //
 // periph has no hardware pulse counter, so a Counter counts edges in
-// software while its Events method runs and sends one reading per period,
-// the pulses of that period divided by its length, in Hz. Converting Hz to
+// software while its Events method runs (it sends no readings itself), and
+// each Read returns the pulses since the previous Read divided by the time
+// between them, in Hz. The agent reads every period, so a reading is the
+// rate over the last period. Converting Hz to
 // litres per minute or km/h is the dashboard's business; the factor depends
 // on the device.
 //

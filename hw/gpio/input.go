@@ -34,7 +34,7 @@ type InputOptions struct {
 	// Pull is "up", "down", "none", or "" to keep the pin's current setting.
 	Pull string `hcl:"pull,optional"`
 	// Edge selects which changes Events reports: "both" (default),
-	// "rising", "falling", or "none" (Read only; Events then fails).
+	// "rising", "falling", or "none" (periodic Read only).
 	Edge string `hcl:"edge,optional"`
 	// Debounce is how long the level must stay put after an edge before
 	// the change counts, in Go duration syntax. "" means 20ms, "0s" turns
@@ -135,12 +135,12 @@ func (in *Input) Read(ctx context.Context) ([]hw.Reading, error) {
 // at the level it started from (a glitch) sends nothing; with "rising" or
 // "falling" only settled high or low levels are sent.
 //
-// Events returns nil when ctx ends, and an error when the input has no
-// edge detection, is closed, or another Events call is running.
+// With edge "none" Events sends nothing and just waits for ctx, so a
+// caller may run Events for every EventSensor alike.
+//
+// Events returns nil when ctx ends, and an error when the input is closed
+// or another Events call is running.
 func (in *Input) Events(ctx context.Context, out chan<- hw.Reading) error {
-	if in.edge == gpio.NoEdge {
-		return fmt.Errorf("gpio: input %s: edge detection is off (edge = \"none\")", in.desc.ID)
-	}
 	in.mu.Lock()
 	switch {
 	case in.closed:
@@ -158,6 +158,10 @@ func (in *Input) Events(ctx context.Context, out chan<- hw.Reading) error {
 		in.mu.Unlock()
 	}()
 
+	if in.edge == gpio.NoEdge {
+		<-ctx.Done()
+		return nil
+	}
 	last := in.pin.Read()
 	for ctx.Err() == nil {
 		if !in.pin.WaitForEdge(pollInterval) {

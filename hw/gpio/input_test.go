@@ -199,14 +199,22 @@ func TestInputEventsEdgeSelection(t *testing.T) {
 	}
 }
 
-func TestInputEventsRefused(t *testing.T) {
+func TestInputEventsNoneAndTwice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in, err := hwgpio.NewInput(newPin(), &hwgpio.InputOptions{Edge: "none"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.Events(t.Context(), make(chan hw.Reading)); err == nil || !strings.Contains(err.Error(), "edge detection is off") {
-			t.Errorf("Events without edges: %v", err)
+		// Without edge detection Events sends nothing and ends with ctx.
+		out, stopNone := eventsRun(t, in)
+		synctest.Wait()
+		select {
+		case r := <-out:
+			t.Errorf("edge none sent %+v", r)
+		default:
+		}
+		if err := stopNone(); err != nil {
+			t.Errorf("Events with edge none: %v", err)
 		}
 
 		in2, err := hwgpio.NewInput(newPin(), nil)
