@@ -167,9 +167,44 @@ func appendSeriesArray(dst []byte, s []Sample, p *samplePlan) ([]byte, error) {
 
 // sampleDecoder accumulates the samples of one message.
 type sampleDecoder struct {
-	samples []Sample // key 3 (samples), in message order
-	series  []Sample // key 4 (series), expanded
-	intern  internTable
+	samples     []Sample // key 3 (samples) in message order, then series read after it
+	series      []Sample // key 4 (series) read before key 3, expanded
+	samplesRead bool     // key 3 has been read
+	intern      internTable
+}
+
+// countSeriesValues returns how many values the series array at r holds,
+// or -1 if it is not shaped as series (the decoder then reports why).
+func countSeriesValues(r *reader) int {
+	n, err := r.readArray()
+	if err != nil {
+		return -1
+	}
+	total := 0
+	for i := 0; i < n; i++ {
+		m, err := r.readArray()
+		if err != nil || m != 4 {
+			return -1
+		}
+		for j := 0; j < 3; j++ {
+			if r.skip() != nil {
+				return -1
+			}
+		}
+		nv, err := r.readArray()
+		if err != nil {
+			return -1
+		}
+		total += nv
+		for k := 0; k < nv; k++ {
+			if r.skip() != nil {
+				return -1
+			}
+		}
+		r.leave()
+		r.leave()
+	}
+	return total
 }
 
 func (d *sampleDecoder) budget(r *reader, n int) error {
@@ -187,15 +222,14 @@ func (d *sampleDecoder) readSamples(r *reader) error {
 	if err := d.budget(r, n); err != nil {
 		return err
 	}
-	if d.samples == nil {
-		d.samples = make([]Sample, 0, n)
-	}
+	d.samples = slices.Grow(d.samples, n)
 	for i := 0; i < n; i++ {
 		if err := d.readSample(r); err != nil {
 			return within(err, "sample %d", i)
 		}
 	}
 	r.leave()
+	d.samplesRead = true
 	return nil
 }
 
@@ -225,6 +259,18 @@ func (d *sampleDecoder) readSample(r *reader) error {
 }
 
 func (d *sampleDecoder) readSeries(r *reader) error {
+	// Count the values first (heads only, no allocation), so that the
+	// samples are allocated once, at their final size.
+	save := *r
+	total := countSeriesValues(r)
+	*r = save
+	if total > 0 && total <= r.lim.MaxArrayLen {
+		if d.samplesRead {
+			d.samples = slices.Grow(d.samples, total)
+		} else {
+			d.series = slices.Grow(d.series, total)
+		}
+	}
 	n, err := r.readArray()
 	if err != nil {
 		return err
@@ -269,8 +315,11 @@ func (d *sampleDecoder) readOneSeries(r *reader) error {
 	if nv > 1 && step > 0 && uint64(nv-1) > (math.MaxUint64-dt0)/step {
 		return invalidf("dt0 + %d*step overflows", nv-1)
 	}
-	if d.series == nil {
-		d.series = make([]Sample, 0, nv)
+	// Series after the samples (the order encoders write) go straight
+	// into the samples; otherwise they wait in d.series.
+	dst := &d.series
+	if d.samplesRead {
+		dst = &d.samples
 	}
 	dt := dt0
 	for k := 0; k < nv; k++ {
@@ -278,7 +327,7 @@ func (d *sampleDecoder) readOneSeries(r *reader) error {
 		if err != nil {
 			return within(err, "value %d", k)
 		}
-		d.series = append(d.series, Sample{Sensor: id, DT: dt, Value: v})
+		*dst = append(*dst, Sample{Sensor: id, DT: dt, Value: v})
 		dt += step
 	}
 	r.leave()

@@ -16,12 +16,13 @@ var (
 	ErrTooLarge = errors.New("frame: message too large")
 )
 
-// Limits bound what a decoder accepts. The zero value means the defaults
-// (see DefaultLimits); a nil *Limits is valid everywhere.
+// Limits bound what a decoder accepts (PROTOCOL.md, "Limits"). Zero fields
+// mean the defaults (see DefaultAgentLimits, DefaultClientLimits and the
+// Default* constants); a nil *Limits is valid everywhere.
 type Limits struct {
 	MaxMessageBytes int // whole WebSocket message; default 1 MiB agent, 64 KiB dashboard
 	MaxNesting      int // CBOR/JSON nesting depth; default 16
-	MaxArrayLen     int // elements of any array, e.g. samples of a frame; default 65536
+	MaxArrayLen     int // elements of any array, and the samples of a frame once series are expanded; default 65536
 	MaxMapPairs     int // pairs of any map; default 1024
 }
 
@@ -78,7 +79,9 @@ type Sample struct {
 	Value  Value
 }
 
-// Frame is a batch of samples (kind 3).
+// Frame is a batch of samples (kind 3). On the wire Samples travel in key 3
+// and, for sensors sampled on a regular period, as series in key 4; decoders
+// return them merged, in the order of SortSamples.
 type Frame struct {
 	Seq     uint64 // 1, required, starts at 1
 	T0      int64  // 2, required: unix ns of the first sample
