@@ -17,7 +17,7 @@ const (
 	DefaultDebounce    = 20 * time.Millisecond
 )
 
-// pollInterval bounds how long Events and the counter loop wait for an edge
+// pollInterval bounds how long Events waits for an edge
 // before they look at ctx again: periph's WaitForEdge takes a timeout, not a
 // context, so a cancelled ctx is noticed at most this late.
 const pollInterval = 200 * time.Millisecond
