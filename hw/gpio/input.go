@@ -17,9 +17,9 @@ const (
 	DefaultDebounce    = 20 * time.Millisecond
 )
 
-// pollInterval bounds how long Events waits for an edge
-// before they look at ctx again: periph's WaitForEdge takes a timeout, not a
-// context, so a cancelled ctx is noticed at most this late.
+// pollInterval bounds how long Events waits for an edge before it looks at
+// ctx again: periph's WaitForEdge takes a timeout, not a context, so a
+// cancelled ctx is noticed at most this late.
 const pollInterval = 200 * time.Millisecond
 
 // InputOptions configures NewInput. The zero value is valid: level on both
