@@ -79,8 +79,13 @@ async function run(browser) {
   const page = await context.newPage();
   currentPage = page;
   const consoleErrors = [];
+  // While the hub restarts, Chromium logs each refused WebSocket attempt as
+  // a console error; those are expected then, and only then.
+  let hubDown = false;
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
+    if (m.type() !== 'error') return;
+    if (hubDown && /WebSocket connection to .*\/v1\/ws' failed/.test(m.text())) return;
+    consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
   page.on('requestfailed', (r) => {
@@ -120,6 +125,7 @@ async function run(browser) {
   if (restart) {
     const before = await ep(([d]) => ({ seqs: window.edgeplane.seqs(d), connects: window.edgeplane.conn().connects }), [device]);
     const lastBefore = before.seqs[before.seqs.length - 1];
+    hubDown = true;
     emit({ event: 'restart', lastSeq: lastBefore });
     if (restart === 'stdin') {
       const line = await stdinLines.next();
@@ -129,6 +135,7 @@ async function run(browser) {
       if (!r.ok) throw new Error(`restart: HTTP ${r.status}`);
     }
     await waitFor('reconnection', (n) => window.edgeplane.conn().connects > n && window.edgeplane.conn().state === 'ready', before.connects, 30000);
+    hubDown = false;
     await waitFor('30 new frames after the restart', ([d, s]) => {
       const q = window.edgeplane.seqs(d);
       return q.length && q[q.length - 1] >= s + 30;
@@ -201,7 +208,9 @@ async function checkValue(page, phase) {
     const card = document.querySelector(`[data-chart="${CSS.escape(s)}"]`);
     const el = card.querySelector('.value');
     const seq = Number(el.dataset.seq);
-    const sample = window.edgeplane.samples(d, s).find((x) => x.seq === seq) || null;
+    // A frame may carry several samples of a sensor: the newest is shown.
+    const same = window.edgeplane.samples(d, s).filter((x) => x.seq === seq);
+    const sample = same.reduce((a, b) => (!a || b.t >= a.t ? b : a), null);
     return { text: el.textContent, seq, sample, unit: card.querySelector('.unit').textContent };
   }, [device, sensor]);
   emit({ event: 'value', phase, device, sensor, seq: v.seq, text: v.text, unit: v.unit, value: v.sample && v.sample.v });
