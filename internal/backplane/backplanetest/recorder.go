@@ -128,6 +128,16 @@ func (r *Recorder) Presence(id string) []Event {
 // after timeout. It returns the events cond accepted.
 func (r *Recorder) Wait(t testing.TB, timeout time.Duration, what string, cond func([]Event) bool) []Event {
 	t.Helper()
+	evs, ok := r.WaitFor(timeout, cond)
+	if !ok {
+		t.Fatalf("backplanetest: timed out after %v waiting for %s; recorded:\n%s", timeout, what, dump(evs))
+	}
+	return evs
+}
+
+// WaitFor waits until cond holds for the recorded events or timeout
+// passes, and returns the events last given to cond and whether it held.
+func (r *Recorder) WaitFor(timeout time.Duration, cond func([]Event) bool) ([]Event, bool) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
@@ -136,13 +146,12 @@ func (r *Recorder) Wait(t testing.TB, timeout time.Duration, what string, cond f
 		changed := r.changed
 		r.mu.Unlock()
 		if cond(evs) {
-			return evs
+			return evs, true
 		}
 		select {
 		case <-changed:
 		case <-timer.C:
-			t.Fatalf("backplanetest: timed out after %v waiting for %s; recorded:\n%s", timeout, what, dump(evs))
-			return nil
+			return evs, false
 		}
 	}
 }

@@ -1,0 +1,341 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/edgeplane/edgeplane/internal/backplane"
+)
+
+var (
+	_ backplane.Backplane = (*Broker)(nil)
+	_ backplane.Ready     = (*Broker)(nil)
+)
+
+var (
+	//go:embed broker_publish.lua
+	publishLua string
+	//go:embed broker_history.lua
+	historyLua string
+	//go:embed presence_set.lua
+	presenceSetLua string
+	//go:embed presence_expire.lua
+	presenceExpireLua string
+)
+
+// Defaults of Options.
+const (
+	DefaultPrefix         = "edgeplane"
+	DefaultHistorySize    = 1000
+	DefaultHistoryTTL     = 24 * time.Hour
+	DefaultPublishBatch   = 512
+	DefaultRegion         = "default"
+	DefaultPresenceSweep  = time.Second
+	DefaultHealthInterval = 5 * time.Second
+	DefaultDialTimeout    = 2 * time.Second
+	DefaultIOTimeout      = 3 * time.Second
+)
+
+// Options configure New. Addrs is required; the zero value of every other
+// field means its default.
+type Options struct {
+	// Addrs are standalone Redis servers (host:port); channels are spread
+	// over them by rendezvous hashing. Every hub of a region must list the
+	// same servers: a hub with a different list reads other streams.
+	Addrs []string
+	// Username and Password authenticate to every server (ACL or
+	// requirepass); empty means none.
+	Username string
+	Password string
+	// Prefix of every key and pub/sub channel, so several deployments (or
+	// tests) can share a server. Default DefaultPrefix.
+	Prefix string
+	// HistorySize is how many publications a channel keeps (the stream is
+	// trimmed with MAXLEN ~, History never returns more than this).
+	// Default DefaultHistorySize.
+	HistorySize int
+	// HistoryTTL is how long a channel's history lives after its last
+	// publication; then a new epoch starts. Rounded up to whole seconds.
+	// Default DefaultHistoryTTL.
+	HistoryTTL time.Duration
+	// PublishBatch is the most publications sent in one pipeline. Default
+	// DefaultPublishBatch.
+	PublishBatch int
+	// Region names the presence keys shared by the hubs of a region.
+	// Default DefaultRegion.
+	Region string
+	// PresenceSweep is how often expired presence entries are turned
+	// offline, which bounds how late an expiry is noticed. Default
+	// DefaultPresenceSweep.
+	PresenceSweep time.Duration
+	// HealthInterval: a pub/sub connection silent this long is pinged, and
+	// dropped (then re-established and repaired from the streams) when the
+	// ping is not answered within another interval. Default
+	// DefaultHealthInterval.
+	HealthInterval time.Duration
+	// DialTimeout and IOTimeout bound connecting and each read or write.
+	// Defaults DefaultDialTimeout and DefaultIOTimeout.
+	DialTimeout time.Duration
+	IOTimeout   time.Duration
+	// Logger is named "redis"; nil discards logs.
+	Logger hclog.Logger
+	// Registerer receives the backplane's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Broker is the Redis backplane.Backplane. It is safe for concurrent use;
+// Run must be called once for deliveries and presence expiry.
+type Broker struct {
+	o      Options // with defaults
+	ttlSec int64
+	log    hclog.Logger
+	m      *metrics
+	shards []*shard
+
+	publish, history, presenceSet, presenceExpire *goredis.Script
+
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	runWG     sync.WaitGroup // Run
+	inflight  sync.WaitGroup // Publish, History, Subscribe... calls; Add under mu while not closed
+
+	// mu guards the following fields.
+	mu      sync.Mutex
+	closed  bool
+	running bool
+}
+
+// New validates opts and returns a Broker. It does not connect: servers
+// may be down at start; calls fail with backplane.ErrUnavailable until they
+// are up, and Run connects by itself.
+func New(opts *Options) (*Broker, error) {
+	if opts == nil {
+		return nil, errors.New("backplane/redis: nil options")
+	}
+	o := *opts
+	o.Addrs = append([]string(nil), opts.Addrs...)
+	if len(o.Addrs) == 0 {
+		return nil, errors.New("backplane/redis: no addrs")
+	}
+	seen := make(map[string]bool)
+	for _, a := range o.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("backplane/redis: addr %q: %w", a, err)
+		}
+		if seen[a] {
+			return nil, fmt.Errorf("backplane/redis: addr %q listed twice", a)
+		}
+		seen[a] = true
+	}
+	for name, v := range map[string]int64{
+		"history size": int64(o.HistorySize), "history ttl": int64(o.HistoryTTL),
+		"publish batch": int64(o.PublishBatch), "presence sweep": int64(o.PresenceSweep),
+		"health interval": int64(o.HealthInterval), "dial timeout": int64(o.DialTimeout),
+		"io timeout": int64(o.IOTimeout),
+	} {
+		if v < 0 {
+			return nil, fmt.Errorf("backplane/redis: negative %s", name)
+		}
+	}
+	setDefault(&o.Prefix, DefaultPrefix)
+	setDefault(&o.Region, DefaultRegion)
+	setDefault(&o.HistorySize, DefaultHistorySize)
+	setDefault(&o.HistoryTTL, DefaultHistoryTTL)
+	setDefault(&o.PublishBatch, DefaultPublishBatch)
+	setDefault(&o.PresenceSweep, DefaultPresenceSweep)
+	setDefault(&o.HealthInterval, DefaultHealthInterval)
+	setDefault(&o.DialTimeout, DefaultDialTimeout)
+	setDefault(&o.IOTimeout, DefaultIOTimeout)
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	b := &Broker{
+		o:              o,
+		ttlSec:         int64(math.Ceil(o.HistoryTTL.Seconds())),
+		log:            o.Logger.Named("redis"),
+		m:              newMetrics(o.Registerer),
+		publish:        goredis.NewScript(publishLua),
+		history:        goredis.NewScript(historyLua),
+		presenceSet:    goredis.NewScript(presenceSetLua),
+		presenceExpire: goredis.NewScript(presenceExpireLua),
+		done:           make(chan struct{}),
+	}
+	for _, a := range o.Addrs {
+		c := goredis.NewClient(&goredis.Options{
+			Addr:         a,
+			Username:     o.Username,
+			Password:     o.Password,
+			DialTimeout:  o.DialTimeout,
+			ReadTimeout:  o.IOTimeout,
+			WriteTimeout: o.IOTimeout,
+			// No retries inside the client: a publish retried after a lost
+			// reply could be stored twice without a spool id; callers retry.
+			MaxRetries: -1,
+		})
+		c.AddHook(b.m.hook())
+		b.shards = append(b.shards, newShard(a, c))
+	}
+	return b, nil
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+func newEpoch() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+func (b *Broker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// enter registers a call that Close must wait for; false after Close.
+// A true return must be paired with b.inflight.Done().
+func (b *Broker) enter() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.inflight.Add(1)
+	return true
+}
+
+// Key names; see the package doc.
+func (b *Broker) streamKey(ch string) string { return b.o.Prefix + ":{" + ch + "}:s" }
+func (b *Broker) metaKey(ch string) string   { return b.o.Prefix + ":{" + ch + "}:m" }
+func (b *Broker) pubsubName(ch string) string {
+	return b.o.Prefix + ":{" + ch + "}"
+}
+
+// channelOf returns the channel of a pub/sub name, or false.
+func (b *Broker) channelOf(name string) (string, bool) {
+	p := b.o.Prefix + ":{"
+	if len(name) < len(p)+1 || name[:len(p)] != p || name[len(name)-1] != '}' {
+		return "", false
+	}
+	return name[len(p) : len(name)-1], true
+}
+
+// wrap adds the operation and marks errors of an unreachable server with
+// backplane.ErrUnavailable.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("backplane/redis: %s: %w", op, err)
+	}
+	if isUnavailable(err) {
+		return fmt.Errorf("backplane/redis: %s: %w: %w", op, backplane.ErrUnavailable, err)
+	}
+	return fmt.Errorf("backplane/redis: %s: %w", op, err)
+}
+
+// isUnavailable: network errors, and the server replies that mean "not
+// now" (loading, read-only replica, cluster down).
+func isUnavailable(err error) bool {
+	var rerr goredis.Error
+	if errors.As(err, &rerr) {
+		return goredis.IsLoadingError(err) || goredis.IsReadOnlyError(err) || goredis.IsClusterDownError(err) ||
+			goredis.IsTryAgainError(err) || goredis.IsMasterDownError(err)
+	}
+	return true
+}
+
+// Ready pings every server; an unreachable one is reported with
+// backplane.ErrUnavailable.
+func (b *Broker) Ready(ctx context.Context) error {
+	if b.isClosed() {
+		return backplane.ErrClosed
+	}
+	for _, s := range b.shards {
+		if err := s.client.Ping(ctx).Err(); err != nil {
+			return wrap("ready "+s.addr, err)
+		}
+	}
+	return nil
+}
+
+// Run delivers publications of subscribed channels and presence changes to
+// h, and expires presence entries, until ctx ends or Close is called; it
+// returns nil then. It reconnects by itself (with a growing, jittered
+// delay) whenever a server is unreachable.
+//
+// Delivery per channel follows backplane.Handler: in offset order, with
+// gaps repaired from the stream; HandleReset when the epoch changed or the
+// gap was already trimmed.
+func (b *Broker) Run(ctx context.Context, h backplane.Handler) error {
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return backplane.ErrClosed
+	case b.running:
+		b.mu.Unlock()
+		return errors.New("backplane/redis: Run called twice")
+	}
+	b.running = true
+	b.runWG.Add(1)
+	b.mu.Unlock()
+	defer b.runWG.Done()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		select {
+		case <-b.done:
+			cancel()
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	for i, s := range b.shards {
+		g.Go(func() error { return b.runShard(ctx, s, i == 0, h) })
+	}
+	g.Go(func() error { return b.runPresenceSweep(ctx) })
+	return g.Wait()
+}
+
+// Close stops Run, waits for it, and closes the connections; later calls
+// return backplane.ErrClosed. Publish calls in flight finish first. It is
+// idempotent.
+func (b *Broker) Close() error {
+	var err error
+	b.closeOnce.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		close(b.done)
+		b.runWG.Wait()
+		b.inflight.Wait()
+		for _, s := range b.shards {
+			if cerr := s.client.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("backplane/redis: close %s: %w", s.addr, cerr)
+			}
+		}
+	})
+	return err
+}
