@@ -58,11 +58,12 @@ type Bridge struct {
 	imports []*importSpec
 	window  chan struct{} // one token per exported message awaiting PUBACK
 
-	presenceDirty chan struct{} // cap 1
-	metaDirty     chan struct{} // cap 1
-	subscribeNow  chan struct{} // cap 1: the connection came up
-	connected     atomic.Bool
-	running       atomic.Bool
+	presenceDirty   chan struct{} // cap 1
+	metaDirty       chan struct{} // cap 1
+	subscribeNow    chan struct{} // cap 1: the connection came up
+	connected       atomic.Bool
+	connectFailures atomic.Int64
+	running         atomic.Bool
 
 	// mu guards the following fields.
 	mu       sync.Mutex
@@ -412,6 +413,7 @@ func (b *Bridge) clientConfig() (autopaho.ClientConfig, error) {
 		},
 		OnConnectionUp: func(_ *autopaho.ConnectionManager, ack *paho.Connack) {
 			b.connected.Store(true)
+			b.connectFailures.Store(0)
 			b.m.connected.Set(1)
 			b.log.Info("connected to the MQTT broker", "session_present", ack.SessionPresent)
 			signal(b.subscribeNow)
@@ -427,7 +429,11 @@ func (b *Bridge) clientConfig() (autopaho.ClientConfig, error) {
 			return true
 		},
 		OnConnectError: func(err error) {
-			b.log.Warn("MQTT connect failed", "error", err)
+			// Logged once per outage (and every 100th attempt), not at
+			// every retry.
+			if n := b.connectFailures.Add(1); n == 1 || n%100 == 0 {
+				b.log.Warn("MQTT connect failed; retrying", "error", err, "attempts", n)
+			}
 		},
 		ClientConfig: paho.ClientConfig{
 			ClientID:                   m.ClientID,

@@ -3,7 +3,9 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -312,4 +314,71 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// counter reads a counter or gauge of a bridge's registry (with one label
+// pair, or none).
+func counter(t *testing.T, b *runningBridge, name string, labelValue ...string) float64 {
+	t.Helper()
+	mfs, err := b.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if len(labelValue) == 2 {
+				match := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labelValue[0] && lp.GetValue() == labelValue[1] {
+						match = true
+					}
+				}
+				if !match {
+					continue
+				}
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s %v not found", name, labelValue)
+	return 0
+}
+
+// presubscribe creates the persistent session a bridge with clientID would
+// have from an earlier run: subscribed to filters (QoS 1, No Local), kept
+// by the broker for ten minutes. Messages published before the bridge
+// starts are then queued for it, as in a link that has run before.
+func presubscribe(t *testing.T, addr, clientID string, filters ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho.NewClient(paho.ClientConfig{ClientID: clientID, Conn: conn})
+	expiry := uint32(600)
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, KeepAlive: 30, Properties: &paho.ConnectProperties{SessionExpiryInterval: &expiry}}); err != nil {
+		t.Fatal(err)
+	}
+	subs := make([]paho.SubscribeOptions, len(filters))
+	for i, f := range filters {
+		subs[i] = paho.SubscribeOptions{Topic: f, QoS: 1, NoLocal: true}
+	}
+	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: subs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Disconnect(&paho.Disconnect{}); err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
 }

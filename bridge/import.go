@@ -177,19 +177,12 @@ func (b *Bridge) importMessage(ctx context.Context, p *paho.Publish) bool {
 // device id, spool id and seq, so a frame that arrives twice — resent after
 // an outage, or imported by two bridges — is stored once.
 func (b *Bridge) importCBOR(ctx context.Context, spec *importSpec, origin string, payload []byte) bool {
-	dm, err := cbor.DecOptions{MaxNestedLevels: 16, MaxArrayElements: 65536, MaxMapPairs: 1024}.DecMode()
+	items, err := splitCBOR(payload)
 	if err != nil {
-		return true
+		b.m.dropped[dropBadPayload].Inc()
+		// The items before the malformed one are still imported.
 	}
-	dec := dm.NewDecoder(bytes.NewReader(payload))
-	for {
-		var raw cbor.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			if !errors.Is(err, io.EOF) {
-				b.m.dropped[dropBadPayload].Inc()
-			}
-			return true
-		}
+	for _, raw := range items {
 		st, err := frame.DecodeStored(raw)
 		if err != nil {
 			b.m.dropped[dropBadPayload].Inc()
@@ -209,6 +202,29 @@ func (b *Bridge) importCBOR(ctx context.Context, spec *importSpec, origin string
 		if !b.store(ctx, st.Device, raw, st.SpoolID, st.Seq) {
 			return false
 		}
+	}
+	return true
+}
+
+// splitCBOR splits an RFC 8742 CBOR sequence into its items. On a
+// malformed item it returns the items before it and the error.
+func splitCBOR(b []byte) ([][]byte, error) {
+	// The limits of frame's own decoders.
+	dm, err := cbor.DecOptions{MaxNestedLevels: 16, MaxArrayElements: 65536, MaxMapPairs: 1024}.DecMode()
+	if err != nil {
+		return nil, err
+	}
+	dec := dm.NewDecoder(bytes.NewReader(b))
+	var items [][]byte
+	for {
+		var raw cbor.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if errors.Is(err, io.EOF) {
+				return items, nil
+			}
+			return items, fmt.Errorf("bridge: cbor item %d: %w", len(items)+1, err)
+		}
+		items = append(items, raw)
 	}
 }
 

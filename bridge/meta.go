@@ -3,9 +3,11 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
+	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/edgeplane/edgeplane/internal/backplane"
@@ -209,7 +211,7 @@ func (b *Bridge) metaLoop(ctx context.Context) {
 			}
 			if err := b.publishAll(ctx, msgs); err != nil {
 				failed = append(failed, d.ID)
-				if ctx.Err() == nil && attempt%20 == 0 {
+				if ctx.Err() == nil && attempt%20 == 0 && !errors.Is(err, autopaho.ConnectionDownError) {
 					b.log.Warn("cannot publish device metadata; retrying", "device", d.ID, "error", err)
 				}
 				continue

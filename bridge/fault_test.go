@@ -1,0 +1,111 @@
+package bridge_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/edgeplane/edgeplane/internal/testenv"
+)
+
+// TestBrokerKillDuringExport: mosquitto is killed (SIGKILL) during a steady
+// stream of 100 frames/s and restarted 1.5 s later. Afterwards a plain
+// subscriber with a persistent session has every frame at least once, and
+// the importing region shows every seq exactly once, in order.
+func TestBrokerKillDuringExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	const n = 400
+	// "user root": started as root, mosquitto would switch to the user
+	// mosquitto, which cannot write the test's directory; as any other
+	// user the line has no effect.
+	mq := testenv.StartMosquitto(t, &testenv.MosquittoOptions{Persistence: true, AutosaveInterval: 1, Config: []string{"user root"}})
+	eu, us := newSharedBackplane(t), newSharedBackplane(t)
+	a := newAgent(t, eu, "pi-eu", "eu", nil)
+	presubscribe(t, mq.Addr(), "edgeplane-bridge-us", "edgeplane/+/+")
+	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/+/+")
+	subscribed := time.Now()
+	// The sessions must be in mosquitto's persistence file before the kill,
+	// or the restarted broker would not know them.
+	db := filepath.Join(mq.Dir(), "mosquitto.db")
+	eventually(t, "sessions saved by mosquitto", func() bool {
+		st, err := os.Stat(db)
+		return err == nil && st.ModTime().After(subscribed.Add(100*time.Millisecond))
+	})
+	startBridge(t, eu, mq.Addr(), linkConfig("eu", ""))
+	startBridge(t, us, mq.Addr(), linkConfig("us", ""))
+
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var killedAt time.Time
+	for i := 1; i <= n; i++ {
+		<-tick.C
+		a.send(t)
+		switch {
+		case i == 100:
+			mq.Kill()
+			killedAt = time.Now()
+		case i > 100 && killedAt.IsZero() == false && time.Since(killedAt) > 1500*time.Millisecond:
+			mq.Restart()
+			killedAt = time.Time{}
+		}
+	}
+	if !killedAt.IsZero() {
+		mq.Restart()
+	}
+
+	seen := map[uint64]int{}
+	for len(seen) < n {
+		m := wire.next(t)
+		for _, s := range wireFrames(t, m.Payload) {
+			seen[s.Seq]++
+		}
+	}
+	dups := 0
+	for _, c := range seen {
+		dups += c - 1
+	}
+	t.Logf("subscriber: %d frames, %d received more than once", len(seen), dups)
+	eventually(t, "every frame imported in us", func() bool { return len(storedFrames(t, us, "pi-eu")) >= n })
+	checkSeqs(t, "us dev/pi-eu", storedFrames(t, us, "pi-eu"), n)
+}
+
+// TestBridgeRestartResumes: a stopped bridge's successor, on the same
+// backplane, resumes every channel from the stored cursor: the frames
+// after it are exported, the ones before it are not sent again.
+func TestBridgeRestartResumes(t *testing.T) {
+	mq := testenv.StartMosquitto(t, nil)
+	bp := newSharedBackplane(t)
+	a := newAgent(t, bp, "pi-eu", "eu", nil)
+	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/+/+")
+
+	upTo := func(seq uint64) (first uint64) {
+		t.Helper()
+		for {
+			fs := wireFrames(t, wire.next(t).Payload)
+			if first == 0 {
+				first = fs[0].Seq
+			}
+			if fs[len(fs)-1].Seq >= seq {
+				return first
+			}
+		}
+	}
+	b1 := startBridge(t, bp, mq.Addr(), linkConfig("eu", ""))
+	for range 50 {
+		a.send(t)
+	}
+	if first := upTo(50); first != 1 {
+		t.Fatalf("first run began at seq %d", first)
+	}
+	b1.stop()
+	for range 50 {
+		a.send(t)
+	}
+	startBridge(t, bp, mq.Addr(), linkConfig("eu", ""))
+	if first := upTo(100); first != 51 {
+		t.Fatalf("second run began at seq %d, want 51 (the one after the stored cursor)", first)
+	}
+}

@@ -1,0 +1,141 @@
+package bridge_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/edgeplane/edgeplane/bridge"
+	"github.com/edgeplane/edgeplane/internal/backplane"
+	"github.com/edgeplane/edgeplane/internal/frame"
+	"github.com/edgeplane/edgeplane/internal/testenv"
+)
+
+// linkConfig is a bridge of region that exports its devices' frames as cbor
+// to edgeplane/<region>/<device> and imports every region's from there.
+func linkConfig(region, extra string) string {
+	return fmt.Sprintf(`
+region = %q
+backplane {
+  addrs = ["unused:1"]
+}
+mqtt {
+  urls = ["mqtt://{{broker}}"]
+  in_flight = 8
+}
+export "link" {
+  payload = "cbor"
+  batch_frames = 16
+}
+import "regions" {
+  topic = "edgeplane/<region>/<device>"
+  payload = "cbor"
+}
+%s
+`, region, extra)
+}
+
+// wireFrames decodes the frames of one cbor export message.
+func wireFrames(t *testing.T, payload string) []*frame.Stored {
+	t.Helper()
+	items, err := bridge.SplitCBORForTest([]byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*frame.Stored
+	for _, it := range items {
+		s, err := frame.DecodeStored(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// checkSeqs fails unless frames hold seqs 1..n of one spool, in order.
+func checkSeqs(t *testing.T, what string, frames []*frame.Stored, n int) {
+	t.Helper()
+	if len(frames) != n {
+		t.Fatalf("%s: %d frames, want %d", what, len(frames), n)
+	}
+	for i, s := range frames {
+		if s.Seq != uint64(i+1) || s.SpoolID != frames[0].SpoolID {
+			t.Fatalf("%s: frame %d has spool %s seq %d", what, i, s.SpoolID, s.Seq)
+		}
+	}
+}
+
+// TestRegionLinkNoLoop: two regions linked both ways through one broker.
+// Each one's frames reach the other in order and once, and nothing comes
+// back: no message of a device is ever published under the other region's
+// topic, and the importing bridge starts no export for imported devices.
+func TestRegionLinkNoLoop(t *testing.T) {
+	const n = 300
+	mq := testenv.StartMosquitto(t, nil)
+	eu, us := newSharedBackplane(t), newSharedBackplane(t)
+	aeu := newAgent(t, eu, "pi-eu", "eu", nil)
+	aus := newAgent(t, us, "pi-us", "us", nil)
+	for range n / 2 {
+		aeu.send(t)
+		aus.send(t)
+	}
+	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/#")
+	presubscribe(t, mq.Addr(), "edgeplane-bridge-eu", "edgeplane/+/+")
+	presubscribe(t, mq.Addr(), "edgeplane-bridge-us", "edgeplane/+/+")
+	beu := startBridge(t, eu, mq.Addr(), linkConfig("eu", ""))
+	bus := startBridge(t, us, mq.Addr(), linkConfig("us", ""))
+	for range n / 2 {
+		aeu.send(t)
+		aus.send(t)
+	}
+	eventually(t, "pi-eu's frames in us and pi-us's in eu", func() bool {
+		return len(storedFrames(t, us, "pi-eu")) >= n && len(storedFrames(t, eu, "pi-us")) >= n
+	})
+	checkSeqs(t, "us dev/pi-eu", storedFrames(t, us, "pi-eu"), n)
+	checkSeqs(t, "eu dev/pi-us", storedFrames(t, eu, "pi-us"), n)
+
+	// A last frame of pi-eu marks the end of what the wire subscriber must
+	// have seen; every message before it is checked.
+	last := aeu.send(t)
+	onWire := map[string][]*frame.Stored{}
+	for done := false; !done; {
+		m := sub(t, wire)
+		if strings.Contains(m.Topic, "/$") {
+			// Metadata and availability: only of a region's own devices.
+			if m.Topic != "edgeplane/eu/pi-eu/$meta" && m.Topic != "edgeplane/eu/pi-eu/$availability" &&
+				m.Topic != "edgeplane/us/pi-us/$meta" && m.Topic != "edgeplane/us/pi-us/$availability" {
+				t.Fatalf("metadata of an imported device exported: %s %s", m.Topic, m.Payload)
+			}
+			continue
+		}
+		fs := wireFrames(t, m.Payload)
+		onWire[m.Topic] = append(onWire[m.Topic], fs...)
+		region := strings.Split(m.Topic, "/")[1]
+		if m.Origin != region {
+			t.Fatalf("%s carries origin %q", m.Topic, m.Origin)
+		}
+		done = m.Topic == "edgeplane/eu/pi-eu" && fs[len(fs)-1].Seq == last
+	}
+	for topic := range onWire {
+		if topic != "edgeplane/eu/pi-eu" && topic != "edgeplane/us/pi-us" {
+			t.Errorf("frames looped: %d on %s", len(onWire[topic]), topic)
+		}
+	}
+	checkSeqs(t, "wire edgeplane/eu/pi-eu", onWire["edgeplane/eu/pi-eu"], n+1)
+
+	if got := bus.ExportedChannels(); !slices.Equal(got, []string{"link:dev/pi-us"}) {
+		t.Errorf("us exports %v", got)
+	}
+	if got := beu.ExportedChannels(); !slices.Equal(got, []string{"link:dev/pi-eu"}) {
+		t.Errorf("eu exports %v", got)
+	}
+	d, _, _ := us.Device(t.Context(), "pi-eu")
+	if d.Region != "eu" || d.Labels[bridge.LabelOrigin] != "eu" || d.Hub != "bridge-us" {
+		t.Errorf("us presence of pi-eu: %+v", d)
+	}
+	_ = backplane.Position{}
+}
+
+func sub(t *testing.T, s *subscriber) msg { t.Helper(); return s.next(t) }
