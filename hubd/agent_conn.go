@@ -44,6 +44,7 @@ type agentConn struct {
 
 	// Reader-owned.
 	lastSeq uint64 // highest seq stored for this device and spool id
+	seen    uint64 // highest seq known to exist: lastSeq, or first_seq-1 of HELLO
 
 	mu      sync.Mutex // guards the following
 	pending map[string]chan *frame.Result
@@ -249,6 +250,7 @@ func (a *agentConn) onHello(ctx context.Context, g *errgroup.Group, h *frame.Hel
 		return backplaneError(err)
 	}
 	a.lastSeq = acked
+	a.seen = max(acked, h.FirstSeq-min(h.FirstSeq, 1))
 	if acked > 0 && h.FirstSeq > acked+1 {
 		a.srv.m.seqJumps.Inc()
 		a.srv.m.seqSkipped.Add(float64(h.FirstSeq - acked - 1))
@@ -298,10 +300,11 @@ func (a *agentConn) onFrame(ctx context.Context, f *frame.Frame) error {
 	if f.Seq == 0 {
 		return errorf(400, "seq 0: seqs start at 1")
 	}
-	if a.lastSeq > 0 && f.Seq > a.lastSeq+1 {
+	if f.Seq > a.seen+1 {
 		a.srv.m.seqJumps.Inc()
-		a.srv.m.seqSkipped.Add(float64(f.Seq - a.lastSeq - 1))
+		a.srv.m.seqSkipped.Add(float64(f.Seq - a.seen - 1))
 	}
+	a.seen = max(a.seen, f.Seq)
 	st := frame.Stored{
 		Device:  a.hello.DeviceID,
 		SpoolID: a.hello.SpoolID,
