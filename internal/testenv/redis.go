@@ -92,9 +92,9 @@ func redisConfig(dir string, port int, o *RedisOptions) string {
 }
 
 // Do sends one command on a new connection and returns the reply as text
-// (simple string, bulk string or integer), e.g.
-// r.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub"). Error replies are errors;
-// array replies are not supported.
+// (simple string, bulk string or integer; an array as its elements joined
+// by newlines), e.g. r.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub"). Error
+// replies are errors.
 func (r *Redis) Do(ctx context.Context, args ...string) (string, error) {
 	return respDo(ctx, r.Addr(), args...)
 }

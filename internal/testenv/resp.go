@@ -13,8 +13,8 @@ import (
 
 // respDo sends one command to the Redis server at addr on a new connection
 // and returns its reply: simple strings, bulk strings and integers as text,
-// a nil bulk string as "". Error replies become errors; arrays are not
-// supported (testenv needs none).
+// a nil bulk string as "", arrays as their elements joined by newlines.
+// Error replies become errors.
 func respDo(ctx context.Context, addr string, args ...string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -35,7 +35,12 @@ func respDo(ctx context.Context, addr string, args ...string) (string, error) {
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		return "", err
 	}
-	r := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn))
+}
+
+// readReply reads one reply; the elements of an array are joined by
+// newlines.
+func readReply(r *bufio.Reader) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
@@ -62,6 +67,20 @@ func respDo(ctx context.Context, addr string, args ...string) (string, error) {
 			return "", err
 		}
 		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return "", fmt.Errorf("testenv: bad array length %q", line)
+		}
+		elems := make([]string, 0, max(n, 0))
+		for range n {
+			e, err := readReply(r)
+			if err != nil {
+				return "", err
+			}
+			elems = append(elems, e)
+		}
+		return strings.Join(elems, "\n"), nil
 	default:
 		return "", fmt.Errorf("testenv: unsupported reply %q", line)
 	}

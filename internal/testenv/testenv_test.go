@@ -219,3 +219,12 @@ func TestMissingBinary(t *testing.T) {
 		})
 	}
 }
+
+func TestRedisDoArray(t *testing.T) {
+	t.Parallel()
+	r := StartRedis(t, nil)
+	mustDo(t, r, "RPUSH", "l", "a", "b")
+	if got := mustDo(t, r, "LRANGE", "l", "0", "-1"); got != "a\nb" {
+		t.Fatalf("LRANGE = %q", got)
+	}
+}

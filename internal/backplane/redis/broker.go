@@ -184,6 +184,8 @@ func New(opts *Options) (*Broker, error) {
 			// No retries inside the client: a publish retried after a lost
 			// reply could be stored twice without a spool id; callers retry.
 			MaxRetries: -1,
+			// Fail fast while a server is down; the reconnect loops retry.
+			DialerRetries: 1,
 		})
 		c.AddHook(b.m.hook())
 		b.shards = append(b.shards, newShard(a, c))
