@@ -17,12 +17,16 @@ func TestBrokerKillDuringExport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
 	}
+	forEachBackplane(t, testBrokerKillDuringExport)
+}
+
+func testBrokerKillDuringExport(t *testing.T, open opener) {
 	const n = 400
 	// "user root": started as root, mosquitto would switch to the user
 	// mosquitto, which cannot write the test's directory; as any other
 	// user the line has no effect.
 	mq := testenv.StartMosquitto(t, &testenv.MosquittoOptions{Persistence: true, AutosaveInterval: 1, Config: []string{"user root"}})
-	eu, us := newSharedBackplane(t), newSharedBackplane(t)
+	eu, us := open("eu"), open("us")
 	a := newAgent(t, eu, "pi-eu", "eu", nil)
 	presubscribe(t, mq.Addr(), "edgeplane-bridge-us", "edgeplane/+/+")
 	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/+/+")
@@ -34,8 +38,8 @@ func TestBrokerKillDuringExport(t *testing.T) {
 		st, err := os.Stat(db)
 		return err == nil && st.ModTime().After(subscribed.Add(100*time.Millisecond))
 	})
-	startBridge(t, eu, mq.Addr(), linkConfig("eu", ""))
-	startBridge(t, us, mq.Addr(), linkConfig("us", ""))
+	startBridge(t, open("eu"), mq.Addr(), linkConfig("eu", ""))
+	startBridge(t, open("us"), mq.Addr(), linkConfig("us", ""))
 
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -76,9 +80,12 @@ func TestBrokerKillDuringExport(t *testing.T) {
 // backplane, resumes every channel from the stored cursor: the frames
 // after it are exported, the ones before it are not sent again.
 func TestBridgeRestartResumes(t *testing.T) {
+	forEachBackplane(t, testBridgeRestartResumes)
+}
+
+func testBridgeRestartResumes(t *testing.T, open opener) {
 	mq := testenv.StartMosquitto(t, nil)
-	bp := newSharedBackplane(t)
-	a := newAgent(t, bp, "pi-eu", "eu", nil)
+	a := newAgent(t, open("eu"), "pi-eu", "eu", nil)
 	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/+/+")
 
 	upTo := func(seq uint64) (first uint64) {
@@ -93,7 +100,7 @@ func TestBridgeRestartResumes(t *testing.T) {
 			}
 		}
 	}
-	b1 := startBridge(t, bp, mq.Addr(), linkConfig("eu", ""))
+	b1 := startBridge(t, open("eu"), mq.Addr(), linkConfig("eu", ""))
 	for range 50 {
 		a.send(t)
 	}
@@ -104,7 +111,7 @@ func TestBridgeRestartResumes(t *testing.T) {
 	for range 50 {
 		a.send(t)
 	}
-	startBridge(t, bp, mq.Addr(), linkConfig("eu", ""))
+	startBridge(t, open("eu"), mq.Addr(), linkConfig("eu", ""))
 	if first := upTo(100); first != 51 {
 		t.Fatalf("second run began at seq %d, want 51 (the one after the stored cursor)", first)
 	}

@@ -19,7 +19,9 @@ import (
 	"github.com/edgeplane/edgeplane/bridge"
 	"github.com/edgeplane/edgeplane/internal/backplane"
 	"github.com/edgeplane/edgeplane/internal/backplane/memory"
+	"github.com/edgeplane/edgeplane/internal/backplane/redis"
 	"github.com/edgeplane/edgeplane/internal/frame"
+	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
 // waitTimeout bounds every wait of these tests; generous for a loaded
@@ -381,4 +383,42 @@ func presubscribe(t *testing.T, addr, clientID string, filters ...string) {
 		t.Fatal(err)
 	}
 	<-c.Done()
+}
+
+// opener returns the backplane of a region. With the memory backplane every
+// call for a region returns the same one; with Redis each call is a new
+// client of the region's keys (as a separate process would have), closed at
+// the test's end.
+type opener func(region string) backplane.Backplane
+
+// forEachBackplane runs f against the memory backplane and against the
+// Redis backplane on a real redis-server.
+func forEachBackplane(t *testing.T, f func(t *testing.T, open opener)) {
+	t.Run("memory", func(t *testing.T) {
+		shared := map[string]*sharedBackplane{}
+		f(t, func(region string) backplane.Backplane {
+			if shared[region] == nil {
+				shared[region] = newSharedBackplane(t)
+			}
+			return shared[region]
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		srv := testenv.StartRedis(t, nil)
+		prefix := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+		f(t, func(region string) backplane.Backplane {
+			b, err := redis.New(&redis.Options{
+				Addrs:       []string{srv.Addr()},
+				Prefix:      prefix + "-" + region,
+				Region:      region,
+				HistorySize: 100000,
+				Logger:      testLogger(t, "redis-"+region),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = b.Close() })
+			return b
+		})
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/edgeplane/edgeplane/bridge"
-	"github.com/edgeplane/edgeplane/internal/backplane"
 	"github.com/edgeplane/edgeplane/internal/frame"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
@@ -72,9 +71,13 @@ func checkSeqs(t *testing.T, what string, frames []*frame.Stored, n int) {
 // back: no message of a device is ever published under the other region's
 // topic, and the importing bridge starts no export for imported devices.
 func TestRegionLinkNoLoop(t *testing.T) {
+	forEachBackplane(t, testRegionLinkNoLoop)
+}
+
+func testRegionLinkNoLoop(t *testing.T, open opener) {
 	const n = 300
 	mq := testenv.StartMosquitto(t, nil)
-	eu, us := newSharedBackplane(t), newSharedBackplane(t)
+	eu, us := open("eu"), open("us")
 	aeu := newAgent(t, eu, "pi-eu", "eu", nil)
 	aus := newAgent(t, us, "pi-us", "us", nil)
 	for range n / 2 {
@@ -84,8 +87,8 @@ func TestRegionLinkNoLoop(t *testing.T) {
 	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/#")
 	presubscribe(t, mq.Addr(), "edgeplane-bridge-eu", "edgeplane/+/+")
 	presubscribe(t, mq.Addr(), "edgeplane-bridge-us", "edgeplane/+/+")
-	beu := startBridge(t, eu, mq.Addr(), linkConfig("eu", ""))
-	bus := startBridge(t, us, mq.Addr(), linkConfig("us", ""))
+	beu := startBridge(t, open("eu"), mq.Addr(), linkConfig("eu", ""))
+	bus := startBridge(t, open("us"), mq.Addr(), linkConfig("us", ""))
 	for range n / 2 {
 		aeu.send(t)
 		aus.send(t)
@@ -135,7 +138,6 @@ func TestRegionLinkNoLoop(t *testing.T) {
 	if d.Region != "eu" || d.Labels[bridge.LabelOrigin] != "eu" || d.Hub != "bridge-us" {
 		t.Errorf("us presence of pi-eu: %+v", d)
 	}
-	_ = backplane.Position{}
 }
 
 func sub(t *testing.T, s *subscriber) msg { t.Helper(); return s.next(t) }
