@@ -497,7 +497,9 @@ func (d *agentDecoder) finish(r *reader, seen *keySet) (Message, error) {
 	case *Frame:
 		m.Samples = d.samples.result()
 	case *Result:
-		if !m.OK {
+		if m.OK {
+			m.Error = "" // key 4 only counts when ok is false
+		} else {
 			m.Result = nil
 			if !seen.has(4) {
 				return nil, invalidf("missing required key 4 (error): required when ok is false")

@@ -360,3 +360,22 @@ func TestDecodeAgentBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestResultIgnoresTheOtherKey: ok decides which of result and error counts.
+func TestResultIgnoresTheOtherKey(t *testing.T) {
+	for _, tt := range []struct {
+		in   map[int]any
+		want *frame.Result
+	}{
+		{map[int]any{0: 6, 1: "c", 2: true, 3: "done", 4: "stale"}, &frame.Result{ID: "c", OK: true, Result: "done"}},
+		{map[int]any{0: 6, 1: "c", 2: false, 3: "done", 4: "failed"}, &frame.Result{ID: "c", Error: "failed"}},
+	} {
+		ms, err := frame.DecodeAgent(mustCBOR(t, tt.in), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !deepEqual(ms[0], tt.want) {
+			t.Errorf("got %#v, want %#v", ms[0], tt.want)
+		}
+	}
+}
