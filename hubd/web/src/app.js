@@ -70,6 +70,9 @@ export class App {
     }
     const proto = frag.get('proto') || storage.getItem(PROTO_KEY) || 'json';
     if (frag.get('device')) this.selected = frag.get('device');
+    // overview_rate=N overrides the tiles' max_rate (0: unfiltered); for
+    // measuring what the page can take.
+    this.overviewRate = frag.has('overview_rate') ? Math.max(0, Number(frag.get('overview_rate')) || 0) : OVERVIEW_MAX_RATE;
     const w = Number(frag.get('window'));
     if (WINDOWS.some((x) => x.s === w)) this.windowS = w;
 
@@ -285,7 +288,8 @@ export class App {
       return { mode: 'detail', params, key: `detail:${W}:${JSON.stringify(params)}` };
     }
     if (!this.visible(d)) return null;
-    const params = { history: 1, max_rate: OVERVIEW_MAX_RATE };
+    const params = { history: 1 };
+    if (this.overviewRate > 0) params.max_rate = this.overviewRate;
     if (d.sensors.length > TILE_SENSORS) {
       params.sensors = tileSensors(d).map((s) => s.id);
     }

@@ -203,7 +203,8 @@ export class View {
     const shown = tileSensors(d);
     const rows = shown.map((s) => {
       const last = d.last.get(s.id);
-      const val = last ? formatValue(last.v, s.resolution) : '–';
+      let val = last ? formatValue(last.v, s.resolution) : '–';
+      if (isActuator(s) && (last || app.lastCommand(d.id, s.id))) val = actuatorLevel(d, s, app) ? 'on' : 'off';
       return `<li data-sensor="${esc(s.id)}"${last ? ` data-seq="${last.seq}"` : ''}><span class="sid">${esc(s.id)}</span><span class="v">${esc(val)}</span><span class="unit">${esc(s.unit || '')}</span></li>`;
     }).join('');
     const more = d.sensors.length > shown.length ? `<li class="muted">+${d.sensors.length - shown.length} more</li>` : '';
