@@ -26,7 +26,8 @@ stop() {
   wait 2>/dev/null || true
   echo "demo: stopped (logs in $logdir)"
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 bin/edgeplane-hubd -config configs/hubd-demo.hcl -listen "127.0.0.1:$port" >"$logdir/hubd.log" 2>&1 &
 hub_pid=$!
