@@ -23,6 +23,10 @@ var ErrUnavailable = errors.New("backplane: unavailable")
 // ErrClosed is returned by calls after Close.
 var ErrClosed = errors.New("backplane: closed")
 
+// ErrNoHub is wrapped by Hubs.SendToHub when no node with that hub id is
+// listening.
+var ErrNoHub = errors.New("backplane: no such hub")
+
 // Position is a place in a channel's history. Offsets start at 1 and are
 // contiguous within one epoch; an empty channel is at offset 0. The epoch is
 // random and changes whenever the history is lost (Redis restarted empty,
@@ -161,4 +165,24 @@ type Cursors interface {
 	GetCursor(ctx context.Context, name string) (pos Position, ok bool, err error)
 	// SetCursor stores pos under name, replacing what was there.
 	SetCursor(ctx context.Context, name string, pos Position) error
+}
+
+// Hubs is an optional capability: messages addressed to one hub, the
+// transport hubd routes commands over (to the hub that holds a device, found
+// through presence) and results back (to the asking hub). A backplane built
+// with a hub id delivers the messages sent to that id to its Handler, when
+// the Handler implements HubHandler.
+type Hubs interface {
+	// SendToHub hands data to hub. Delivery is at most once and unordered
+	// with respect to channel publications: a hub that stops or loses its
+	// connection meanwhile never gets it, so the caller waits with a
+	// timeout. It returns an error wrapping ErrNoHub when no node with that
+	// id is listening right now.
+	SendToHub(ctx context.Context, hub string, data []byte) error
+}
+
+// HubHandler is implemented by a Handler that takes hub messages. Calls are
+// serialized, and like every Handler method must not block for long.
+type HubHandler interface {
+	HandleHubMessage(data []byte)
 }

@@ -19,12 +19,15 @@ import (
 var (
 	_ backplane.Backplane = (*Broker)(nil)
 	_ backplane.Ready     = (*Broker)(nil)
+	_ backplane.Hubs      = (*Broker)(nil)
 )
 
 // Defaults of Options.
 const (
 	DefaultHistorySize = 1000
 	DefaultHistoryTTL  = 24 * time.Hour
+	// HubQueueSize bounds hub messages waiting for Run.
+	HubQueueSize = 1024
 )
 
 // Options configure New. The zero value (or nil) is valid.
@@ -36,6 +39,10 @@ type Options struct {
 	// publication; then it is dropped and the channel starts again with a new
 	// epoch (like an expired Redis key). 0 means DefaultHistoryTTL.
 	HistoryTTL time.Duration
+	// HubID, when set, is this node's hub id for backplane.Hubs: messages
+	// sent to it are delivered to a Handler that implements
+	// backplane.HubHandler. On one node there is no other hub to reach.
+	HubID string
 	// Now is the clock of history and presence expiry; nil means time.Now.
 	Now func() time.Time
 	// Logger is named "memory"; nil discards logs.
@@ -49,6 +56,7 @@ type Options struct {
 type Broker struct {
 	historySize int
 	historyTTL  time.Duration
+	hubID       string
 	now         func() time.Time
 	log         hclog.Logger
 	m           *metrics
@@ -67,6 +75,7 @@ type Broker struct {
 	dirty    []string            // subscribed channels with undelivered publications, each once
 	devices  map[string]*device
 	presence []backplane.DeviceState // changes not yet delivered, in order
+	hubMsgs  [][]byte                // hub messages not yet delivered, at most HubQueueSize
 }
 
 // channel is one channel's history.
@@ -112,6 +121,7 @@ func New(opts *Options) (*Broker, error) {
 	return &Broker{
 		historySize: o.HistorySize,
 		historyTTL:  o.HistoryTTL,
+		hubID:       o.HubID,
 		now:         o.Now,
 		log:         o.Logger.Named("memory"),
 		m:           newMetrics(o.Registerer),
@@ -351,12 +361,19 @@ func (b *Broker) deliver(h backplane.Handler) time.Time {
 		b.presence = nil
 		dirty := b.dirty
 		b.dirty = nil
+		msgs := b.hubMsgs
+		b.hubMsgs = nil
 		b.mu.Unlock()
-		if len(changes) == 0 && len(dirty) == 0 {
+		if len(changes) == 0 && len(dirty) == 0 && len(msgs) == 0 {
 			return next
 		}
 		for _, d := range changes {
 			h.HandlePresence(d)
+		}
+		if hh, ok := h.(backplane.HubHandler); ok {
+			for _, m := range msgs {
+				hh.HandleHubMessage(m)
+			}
 		}
 		for _, ch := range dirty {
 			b.deliverChannel(h, ch)
@@ -434,4 +451,30 @@ func (b *Broker) Close() error {
 // sortDevices orders by ID, so Devices is deterministic.
 func sortDevices(ds []backplane.DeviceState) {
 	sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
+}
+
+// SendToHub queues data for this node's Handler when hub is Options.HubID
+// (a Handler without HandleHubMessage drops it); any other hub id is
+// ErrNoHub. Past HubQueueSize undelivered messages it fails instead of
+// growing.
+func (b *Broker) SendToHub(ctx context.Context, hub string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("backplane/memory: send to hub %s: %w", hub, err)
+	}
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return backplane.ErrClosed
+	case b.hubID == "" || hub != b.hubID:
+		b.mu.Unlock()
+		return fmt.Errorf("backplane/memory: send to hub %s: %w", hub, backplane.ErrNoHub)
+	case len(b.hubMsgs) >= HubQueueSize:
+		b.mu.Unlock()
+		return fmt.Errorf("backplane/memory: send to hub %s: queue full", hub)
+	}
+	b.hubMsgs = append(b.hubMsgs, append([]byte(nil), data...))
+	b.mu.Unlock()
+	b.wake()
+	return nil
 }

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"testing/synctest"
@@ -320,4 +321,32 @@ func TestMetrics(t *testing.T) {
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("promlint: %v %v", problems, err)
 	}
+}
+
+type hubRecorder struct {
+	*backplanetest.Recorder
+	msgs []string
+}
+
+func (h *hubRecorder) HandleHubMessage(data []byte) { h.msgs = append(h.msgs, string(data)) }
+
+func TestSendToHub(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBroker(t, &memory.Options{HubID: "hub-a"})
+		h := &hubRecorder{Recorder: backplanetest.NewRecorder(t)}
+		run(t, b, h)
+		ctx := t.Context()
+		msg := []byte("cmd 1")
+		if err := b.SendToHub(ctx, "hub-a", msg); err != nil {
+			t.Fatal(err)
+		}
+		copy(msg, "xxx")
+		if err := b.SendToHub(ctx, "hub-b", []byte("x")); !errors.Is(err, backplane.ErrNoHub) {
+			t.Fatalf("other hub: %v, want ErrNoHub", err)
+		}
+		synctest.Wait()
+		if fmt.Sprint(h.msgs) != "[cmd 1]" {
+			t.Fatalf("got %q", h.msgs)
+		}
+	})
 }

@@ -23,6 +23,7 @@ import (
 var (
 	_ backplane.Backplane = (*Broker)(nil)
 	_ backplane.Ready     = (*Broker)(nil)
+	_ backplane.Hubs      = (*Broker)(nil)
 )
 
 var (
@@ -74,6 +75,10 @@ type Options struct {
 	// PublishBatch is the most publications sent in one pipeline. Default
 	// DefaultPublishBatch.
 	PublishBatch int
+	// HubID, when set, is this hub's id for backplane.Hubs: Run receives
+	// the messages sent to it and hands them to a Handler that implements
+	// backplane.HubHandler. Hub ids must be unique in the region.
+	HubID string
 	// Region names the presence keys shared by the hubs of a region.
 	// Default DefaultRegion.
 	Region string

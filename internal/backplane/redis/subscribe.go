@@ -126,6 +126,9 @@ func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backp
 	}()
 	if presence {
 		names = append(names, b.presenceChannel())
+		if b.o.HubID != "" {
+			names = append(names, b.hubChannel(b.o.HubID))
+		}
 	}
 	if len(names) > 0 {
 		if err := ps.Subscribe(ctx, names...); err != nil {
@@ -161,9 +164,17 @@ func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backp
 				}
 			}
 		case *goredis.Message:
-			if m.Channel == b.presenceChannel() {
-				b.deliverPresence(m.Payload, h)
-				continue
+			if presence {
+				switch m.Channel {
+				case b.presenceChannel():
+					b.deliverPresence(m.Payload, h)
+					continue
+				case b.hubChannel(b.o.HubID):
+					if hh, ok := h.(backplane.HubHandler); ok {
+						hh.HandleHubMessage([]byte(m.Payload))
+					}
+					continue
+				}
 			}
 			ch, ok := b.channelOf(m.Channel)
 			if !ok {
