@@ -1,11 +1,16 @@
 package bridge_test
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/internal/backplane"
+	"github.com/edgeplane/edgeplane/internal/backplane/redis"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
@@ -115,4 +120,80 @@ func testBridgeRestartResumes(t *testing.T, open opener) {
 	if first := upTo(100); first != 51 {
 		t.Fatalf("second run began at seq %d, want 51 (the one after the stored cursor)", first)
 	}
+}
+
+// TestExportingBridgeKilled: the exporting bridge, a separate process on
+// the Redis backplane, is killed with SIGKILL twice during a steady stream
+// of 100 frames/s and started again. The new process resumes from the
+// stored cursor (re-sending at most what followed the last stored one), and
+// the importing region has every seq exactly once, in order.
+func TestExportingBridgeKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	const n = 300
+	mq := testenv.StartMosquitto(t, nil)
+	rds := testenv.StartRedis(t, nil)
+	prefix := "crash"
+	open := func(region string) backplane.Backplane {
+		b, err := redis.New(&redis.Options{Addrs: []string{rds.Addr()}, Prefix: prefix + "-" + region, Region: region, HistorySize: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		return b
+	}
+	eu, us := open("eu"), open("us")
+	a := newAgent(t, eu, "pi-eu", "eu", nil)
+	presubscribe(t, mq.Addr(), "edgeplane-bridge-us", "edgeplane/+/+")
+	wire := startSubscriber(t, mq.Addr(), "wire", "edgeplane/+/+")
+	startBridge(t, us, mq.Addr(), linkConfig("us", ""))
+
+	cfgPath := filepath.Join(t.TempDir(), "eu.hcl")
+	src := strings.ReplaceAll(linkConfig("eu", `cursor_interval = "100ms"`), "{{broker}}", mq.Addr())
+	src = strings.Replace(src, `addrs = ["unused:1"]`, fmt.Sprintf("addrs = [%q]\n  prefix = %q", rds.Addr(), prefix+"-eu"), 1)
+	if err := os.WriteFile(cfgPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var child *exec.Cmd
+	startChild := func() {
+		t.Helper()
+		child = exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), childConfigEnv+"="+cfgPath)
+		child.Stderr = t.Output()
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kill := func() {
+		t.Helper()
+		_ = child.Process.Kill()
+		_ = child.Wait()
+	}
+	startChild()
+	t.Cleanup(kill)
+
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for i := 1; i <= n; i++ {
+		<-tick.C
+		a.send(t)
+		if i == 100 || i == 200 {
+			kill()
+			startChild()
+		}
+	}
+	seen := map[uint64]int{}
+	for len(seen) < n {
+		for _, s := range wireFrames(t, wire.next(t).Payload) {
+			seen[s.Seq]++
+		}
+	}
+	dups := 0
+	for _, c := range seen {
+		dups += c - 1
+	}
+	t.Logf("subscriber: %d frames, %d sent again after a kill", len(seen), dups)
+	eventually(t, "every frame imported in us", func() bool { return len(storedFrames(t, us, "pi-eu")) >= n })
+	checkSeqs(t, "us dev/pi-eu", storedFrames(t, us, "pi-eu"), n)
 }

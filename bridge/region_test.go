@@ -141,3 +141,46 @@ func testRegionLinkNoLoop(t *testing.T, open opener) {
 }
 
 func sub(t *testing.T, s *subscriber) msg { t.Helper(); return s.next(t) }
+
+// TestTwoImportersDedup: two bridges of region us import the same region's
+// frames; every frame is stored once, the second copy of each is dropped
+// as a duplicate.
+func TestTwoImportersDedup(t *testing.T) {
+	forEachBackplane(t, func(t *testing.T, open opener) {
+		const n = 200
+		mq := testenv.StartMosquitto(t, nil)
+		eu := open("eu")
+		a := newAgent(t, eu, "pi-eu", "eu", nil)
+		importer := func(id string) string {
+			return fmt.Sprintf(`
+region = "us"
+id = %q
+backplane {
+  addrs = ["unused:1"]
+}
+mqtt {
+  urls = ["mqtt://{{broker}}"]
+}
+import "regions" {
+  topic = "edgeplane/<region>/<device>"
+  payload = "cbor"
+}
+`, id)
+		}
+		presubscribe(t, mq.Addr(), "edgeplane-bridge-us-a", "edgeplane/+/+")
+		presubscribe(t, mq.Addr(), "edgeplane-bridge-us-b", "edgeplane/+/+")
+		ba := startBridge(t, open("us"), mq.Addr(), importer("bridge-us-a"))
+		bb := startBridge(t, open("us"), mq.Addr(), importer("bridge-us-b"))
+		startBridge(t, open("eu"), mq.Addr(), linkConfig("eu", ""))
+		for range n {
+			a.send(t)
+		}
+		us := open("us")
+		eventually(t, "both importers done", func() bool {
+			stored := counter(t, ba, "edgeplane_bridge_imported_frames_total") + counter(t, bb, "edgeplane_bridge_imported_frames_total")
+			dups := counter(t, ba, "edgeplane_bridge_dropped_total", "reason", "duplicate") + counter(t, bb, "edgeplane_bridge_dropped_total", "reason", "duplicate")
+			return stored+dups >= 2*n
+		})
+		checkSeqs(t, "us dev/pi-eu", storedFrames(t, us, "pi-eu"), n)
+	})
+}
