@@ -230,7 +230,7 @@ func (s *Spool) loadSegments(ctx context.Context, bases []uint64) (corrupt bool,
 		if res.damage == damageCorrupt || (res.damage == damageShort && !last) {
 			corrupt = true
 		}
-		if res.cut > 0 {
+		if res.damage != damageNone {
 			s.m.cutBytes.Add(float64(res.cut))
 			s.log.Warn("cut damaged segment tail", "segment", g.path, "kept_records", g.count(),
 				"cut_bytes", res.cut, "torn_write", res.damage == damageShort)
@@ -777,12 +777,15 @@ func (s *Spool) Close() error {
 		s.markUnsyncedLocked(s.sf.f)
 		s.mu.Unlock()
 		err = errors.Join(werr, s.syncPending())
+		s.mu.Lock()
 		s.closeFiles()
+		s.mu.Unlock()
 	})
 	return err
 }
 
 // closeFiles closes every open file; the lock goes with the lock file.
+// Called with mu held, or before the Spool is shared.
 func (s *Spool) closeFiles() {
 	for _, g := range s.segs {
 		g.f.Close()

@@ -1,11 +1,13 @@
 package spool_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -549,6 +551,79 @@ func zeroTail(t *testing.T, p string, off int64) {
 	}
 	defer f.Close()
 	if _, err := f.WriteAt(make([]byte, fi.Size()-off+100), off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// One producer, one consumer that acknowledges what it read, and a reader
+// of Stats and FirstSeq, all at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	s := mustOpen(t, &spool.Options{Dir: t.TempDir(), SegmentBytes: 4 << 10, MaxBytes: 1 << 20, Sync: "5ms", Logger: testLogger(t)})
+	const n = 2000
+	var got []uint64
+	var work, watch sync.WaitGroup
+	work.Go(func() {
+		for range n {
+			if _, err := s.AppendFunc(payload); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	work.Go(func() {
+		after := uint64(0)
+		for len(got) < n {
+			recs, err := s.Next(after, 50, 4<<10)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(recs) == 0 {
+				select {
+				case <-s.Appended():
+				case <-time.After(10 * time.Second):
+					t.Error("no Appended signal")
+					return
+				}
+				continue
+			}
+			for _, r := range recs {
+				if !bytes.Equal(r.Data, payload(r.Seq)) {
+					t.Errorf("record %d differs", r.Seq)
+				}
+				got = append(got, r.Seq)
+				after = r.Seq
+			}
+			if err := s.Ack(after); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	done := make(chan struct{})
+	watch.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if st, first := s.Stats(), s.FirstSeq(); st.Records < 0 || first == 0 {
+				t.Errorf("Stats %+v FirstSeq %d", st, first)
+				return
+			}
+		}
+	})
+	work.Wait()
+	close(done)
+	watch.Wait()
+	if len(got) != n || got[0] != 1 || got[n-1] != n {
+		t.Fatalf("consumer read %d records", len(got))
+	}
+	if st := s.Stats(); st.Records != 0 || st.Dropped != 0 {
+		t.Fatalf("Stats after everything acked: %+v", st)
+	}
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
