@@ -64,17 +64,26 @@
 //
 // # Why not tidwall/wal
 //
-// tidwall/wal (what Telegraf's disk buffer uses) returns ErrCorrupt when the
-// last entry is torn, so a gateway that lost power mid-write cannot open its
-// buffer again without a human; it can panic in readIndex on a damaged
-// segment; and it fsyncs every write unless NoSync is set, which then means
-// no fsync at all. Its index also has to be rebuilt or trusted after a
-// crash. The spool needs little of a general log (one writer, whole-segment
-// truncation from the front, no random reads by index beyond the consumer's
-// cursor), so it is a few hundred lines of its own: a torn tail is cut, not
-// reported; nothing panics on bad bytes; fsyncs are batched by interval; and
-// the in-memory index (4 bytes per record) is rebuilt from the verified scan
-// at every open, so no index file can disagree with the data.
+// tidwall/wal (what Telegraf's disk buffer uses) fits badly:
+//
+//   - A torn last entry makes Open fail with ErrCorrupt, so a gateway that
+//     lost power mid-write cannot open its buffer again without a human; a
+//     damaged segment has also been reported to panic in readIndex.
+//   - Entries are a uvarint length and the data, with no checksum: a
+//     zero-filled tail (what ext4 can leave after a power cut) reads as a
+//     run of valid empty entries, and a flipped bit is data.
+//   - It fsyncs every write unless NoSync is set, and NoSync means no fsync
+//     at all; there is nothing in between to batch syncs.
+//   - Truncating the front must leave at least one entry, so "everything was
+//     acknowledged" cannot be represented without keeping a sent frame.
+//
+// The spool needs little of a general log (one writer, whole segments
+// released from the front, a reader moving forward), so it is a few hundred
+// lines of its own: a torn tail is cut, not reported; nothing panics on bad
+// bytes; every record is checksummed; fsyncs are batched by interval; an
+// empty spool keeps its position in the active segment's name; and the
+// in-memory index (4 bytes per record) is rebuilt from the verified scan at
+// every open, so no index file can disagree with the data.
 //
 // Limits: a failed fsync is counted and logged but not retried (Linux may
 // have dropped the pages already). Silent corruption of an already verified
