@@ -350,7 +350,7 @@ export class App {
       sub.hasPos = false;
     }
     const ok = await this.subscribe(sub, want, resume);
-    if (resume && ok.recovered === false) {
+    if (resume && ok.recovered !== true) {
       this.resets.push({ ch: sub.ch, epoch: ok.epoch, kind: 'unrecovered', at: Date.now() });
       this.notice('reset', sub.ch, `history of ${sub.ch} could not be recovered after reconnecting (hub restarted or history trimmed): refilled from what the hub still holds`);
       await this.conn.request({ op: 'unsub', ch: sub.ch });
@@ -379,7 +379,7 @@ export class App {
         sub.off = ok.off || 0;
         sub.hasPos = true;
       }
-      if (resume && ok.recovered === false) sub.hasPos = false;
+      if (resume && ok.recovered !== true) sub.hasPos = false;
     });
   }
 
