@@ -17,6 +17,7 @@ if port_busy "$port"; then
   exit 1
 fi
 
+bin=${BIN:-bin}
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/edgeplane-demo.XXXXXX")
 hub_pid= agent_pid=
 stop() {
@@ -29,7 +30,7 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-bin/edgeplane-hubd -config configs/hubd-demo.hcl -listen "127.0.0.1:$port" >"$logdir/hubd.log" 2>&1 &
+"$bin/edgeplane-hubd" -config configs/hubd-demo.hcl -listen "127.0.0.1:$port" >"$logdir/hubd.log" 2>&1 &
 hub_pid=$!
 for _ in $(seq 1 100); do
   port_busy "$port" && break
@@ -37,11 +38,11 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 
-bin/edgeplane-agent -config configs/agent-demo.hcl -hub-url "ws://127.0.0.1:$port/v1/agent" >"$logdir/agent.log" 2>&1 &
+"$bin/edgeplane-agent" -config configs/agent-demo.hcl -hub-url "ws://127.0.0.1:$port/v1/agent" >"$logdir/agent.log" 2>&1 &
 agent_pid=$!
 
 echo "dashboard: http://127.0.0.1:$port/"
-echo "raw frames: bin/edgeplane-watch -url ws://127.0.0.1:$port/v1/ws dev/demo-pi"
+echo "raw frames: $bin/edgeplane-watch -url ws://127.0.0.1:$port/v1/ws dev/demo-pi"
 echo "logs: $logdir (Ctrl-C stops the hub and the agent)"
 
 # Return when either process ends (or on Ctrl-C through the trap).
