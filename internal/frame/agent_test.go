@@ -2,8 +2,11 @@ package frame_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -376,6 +379,46 @@ func TestResultIgnoresTheOtherKey(t *testing.T) {
 		}
 		if !deepEqual(ms[0], tt.want) {
 			t.Errorf("got %#v, want %#v", ms[0], tt.want)
+		}
+	}
+}
+
+// TestFrameOrderRandom: whatever mix of series and single samples a frame
+// becomes, decoding returns the stable sort by (dt, sensor id).
+func TestFrameOrderRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := 0; i < 500; i++ {
+		f := &frame.Frame{Seq: 1}
+		sensors := 1 + r.IntN(40)
+		for k := 0; k < sensors; k++ {
+			id := string(rune('a' + r.IntN(26)))
+			n, dt0, step := r.IntN(6), uint64(r.IntN(4)), uint64(r.IntN(3))
+			for j := 0; j < n; j++ {
+				dt := dt0 + uint64(j)*step
+				if r.IntN(4) == 0 {
+					dt = uint64(r.IntN(10))
+				}
+				f.Samples = append(f.Samples, frame.Sample{Sensor: id, DT: dt, Value: frame.Int(int64(len(f.Samples)))})
+			}
+		}
+		r.Shuffle(len(f.Samples), func(a, b int) { f.Samples[a], f.Samples[b] = f.Samples[b], f.Samples[a] })
+		b, err := frame.AppendAgent(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := frame.DecodeAgent(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append([]frame.Sample{}, f.Samples...)
+		slices.SortStableFunc(want, func(a, b frame.Sample) int {
+			if a.DT != b.DT {
+				return cmp.Compare(a.DT, b.DT)
+			}
+			return strings.Compare(a.Sensor, b.Sensor)
+		})
+		if got := ms[0].(*frame.Frame).Samples; !deepEqual(got, want) {
+			t.Fatalf("frame %d:\ngot  %v\nwant %v", i, got, want)
 		}
 	}
 }

@@ -167,9 +167,11 @@ func appendSeriesArray(dst []byte, s []Sample, p *samplePlan) ([]byte, error) {
 
 // sampleDecoder accumulates the samples of one message.
 type sampleDecoder struct {
-	samples     []Sample // key 3 (samples) in message order, then series read after it
-	series      []Sample // key 4 (series) read before key 3, expanded
-	samplesRead bool     // key 3 has been read
+	samples     []Sample          // key 3 (samples) in message order, then series read after it
+	series      []Sample          // key 4 (series) read before key 3, expanded
+	samplesRead bool              // key 3 has been read
+	runs        [maxMergeRuns]int // lengths of the first series, in message order
+	nruns       int               // series with values; more than maxMergeRuns: sort
 	intern      internTable
 }
 
@@ -330,6 +332,12 @@ func (d *sampleDecoder) readOneSeries(r *reader) error {
 		*dst = append(*dst, Sample{Sensor: id, DT: dt, Value: v})
 		dt += step
 	}
+	if nv > 0 {
+		if d.nruns < maxMergeRuns {
+			d.runs[d.nruns] = nv
+		}
+		d.nruns++
+	}
 	r.leave()
 	r.leave()
 	return nil
@@ -337,15 +345,66 @@ func (d *sampleDecoder) readOneSeries(r *reader) error {
 
 // result merges samples and series in the order PROTOCOL.md defines.
 func (d *sampleDecoder) result() []Sample {
-	s := d.samples
-	if len(d.series) > 0 {
-		s = append(s, d.series...)
+	// Series read after key 3 were appended to d.samples, series read
+	// before it wait in d.series (key 4 comes once, so not both).
+	if d.nruns == 0 || d.nruns > maxMergeRuns {
+		s := append(d.samples, d.series...)
+		if s == nil {
+			return []Sample{}
+		}
+		sortSamples(s)
+		return s
 	}
-	if s == nil {
-		s = []Sample{}
+	runs := d.runs[:d.nruns]
+	n3 := len(d.samples)
+	if len(d.series) == 0 {
+		for _, n := range runs {
+			n3 -= n
+		}
 	}
-	sortSamples(s)
-	return s
+	s := append(d.samples, d.series...)
+	// Key 3 first, then each series: every series is sorted already, so a
+	// merge of the runs gives the stable sort at a fraction of its cost.
+	sortSamples(s[:n3])
+	return mergeRuns(s, n3, runs)
+}
+
+const maxMergeRuns = 32
+
+// mergeRuns merges the sorted runs of s (first the n3 samples of key 3,
+// then runs of the given lengths) into a new slice, taking the earliest run
+// on ties, which is what a stable sort of s would return.
+func mergeRuns(s []Sample, n3 int, runs []int) []Sample {
+	var heads, ends [maxMergeRuns + 1]int
+	k := 0
+	if n3 > 0 {
+		heads[0], ends[0] = 0, n3
+		k = 1
+	}
+	off := n3
+	for _, n := range runs {
+		heads[k], ends[k] = off, off+n
+		off += n
+		k++
+	}
+	out := make([]Sample, len(s))
+	for i := range out {
+		best := -1
+		var bestDT uint64
+		var bestSensor string
+		for r := 0; r < k; r++ {
+			h := heads[r]
+			if h == ends[r] {
+				continue
+			}
+			if best < 0 || s[h].DT < bestDT || (s[h].DT == bestDT && s[h].Sensor < bestSensor) {
+				best, bestDT, bestSensor = r, s[h].DT, s[h].Sensor
+			}
+		}
+		out[i] = s[heads[best]]
+		heads[best]++
+	}
+	return out
 }
 
 func compareSamples(a, b Sample) int {
