@@ -92,23 +92,27 @@ async function run(browser) {
     if (!r.url().includes('/v1/ws')) consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
 
-  const frag = new URLSearchParams();
-  if (env.EDGEPLANE_E2E_TOKEN) frag.set('token', env.EDGEPLANE_E2E_TOKEN);
-  frag.set('proto', 'json');
-  await page.goto(`${url}#${frag}`);
+  const token = env.EDGEPLANE_E2E_TOKEN || '';
+  await page.goto(`${url}#proto=json`);
   const ep = (fn, ...args) => page.evaluate(fn, ...args);
-  const waitFor = async (what, fn, arg, timeout = 20000) => {
+  const waitFor = async (what, fn, arg, timeout = 20000, p = page) => {
     try {
-      await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+      await p.waitForFunction(fn, arg, { timeout, polling: 100 });
     } catch (err) {
       throw new Error(`timed out waiting for ${what}: ${err.message.split('\n')[0]}`);
     }
   };
 
+  // 0. Without a token the hub turns the page away: it asks for one, and
+  // the token pasted in gets it in.
+  if (token) {
+    await waitFor('login form', () => !document.getElementById('login').hidden);
+    await page.fill('#token-input', token);
+    await page.click('#login-form button[type=submit]');
+  }
+
   // 1. Connected, the token gone from the address bar, device listed online.
   await waitFor('connection ready', () => window.edgeplane && window.edgeplane.conn().state === 'ready');
-  const href = await ep(() => location.href);
-  if (href.includes('token=')) fail(`token still in the URL: ${href}`);
   await waitFor(`tile of ${device} online`, (id) => !!document.querySelector(`.tile[data-device="${CSS.escape(id)}"][data-online="true"]`), device);
   emit({ event: 'online', device });
 
@@ -192,6 +196,20 @@ async function run(browser) {
   const overflow = await ep(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 1) fail(`page scrolls sideways by ${overflow}px at phone width`);
   await shot(page, 'phone');
+
+  // 8. A link with #token= logs in a fresh tab; the token leaves the
+  // address bar and stays in session storage only.
+  if (token) {
+    const tab = await (await browser.newContext()).newPage();
+    tab.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`second tab: ${m.text()}`); });
+    await tab.goto(`${url}#token=${encodeURIComponent(token)}`);
+    await waitFor('ready with the token from the link', () => window.edgeplane && window.edgeplane.conn().state === 'ready', undefined, 20000, tab);
+    const where = await tab.evaluate(() => ({ href: location.href, session: sessionStorage.getItem('edgeplane.token'), local: Object.keys(localStorage).length }));
+    if (where.href.includes('token=')) fail(`token still in the URL: ${where.href}`);
+    if (where.session !== token) fail('token not kept in session storage');
+    if (where.local !== 0) fail('something was written to local storage');
+    await tab.context().close();
+  }
 
   const state = await ep(() => ({ conn: window.edgeplane.conn(), lastError: window.edgeplane.lastError(), errors: window.edgeplane.errors() }));
   emit({ event: 'stats', ...state.conn, lastError: state.lastError });

@@ -103,6 +103,7 @@ export class App {
 
   login(token) {
     this.storage.setItem(TOKEN_KEY, token.trim());
+    this.lastError = '';
     this.conn.restart();
   }
 
@@ -155,7 +156,8 @@ export class App {
     try {
       await this.conn.request({ op: 'sub', ch: 'presence' });
     } catch (err) {
-      this.error(`sub presence: ${err.message}`);
+      // A link that dropped meanwhile says so itself; onReady runs again.
+      if (gen === this.gen && this.conn.state === 'ready') this.error(`sub presence: ${err.message}`);
     }
     if (gen !== this.gen) return;
     await this.refreshDevices();
@@ -169,7 +171,7 @@ export class App {
     try {
       reply = await this.conn.request({ op: 'devices' });
     } catch (err) {
-      this.error(`devices: ${err.message}`);
+      if (this.conn.state === 'ready') this.error(`devices: ${err.message}`);
       return;
     }
     for (const info of reply.devices || []) {
@@ -395,7 +397,9 @@ export class App {
       sub.cur = null;
       await this.subscribe(sub, want, false);
     };
-    run().catch((err) => this.error(`refill ${sub.ch}: ${err.message}`)).finally(() => {
+    run().catch((err) => {
+      if (this.conn.state === 'ready') this.error(`refill ${sub.ch}: ${err.message}`);
+    }).finally(() => {
       sub.busy = false;
       if (d && this.conn.state === 'ready') this.reconcile(d);
     });
