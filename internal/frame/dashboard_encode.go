@@ -161,7 +161,11 @@ func (w *objWriter) value(v Value) {
 			w.fail(fmt.Errorf("frame: encode value %v: %w", v.f, errNotFinite))
 			return
 		}
-		w.b = appendJSONFloatValue(w.b, v.f)
+		if v.res > 0 {
+			w.b = appendJSONRounded(w.b, v.f, v.res)
+		} else {
+			w.b = appendJSONFloatValue(w.b, v.f)
+		}
 	}
 }
 

@@ -70,6 +70,13 @@ func FuzzDecodeAgent(f *testing.F) {
 		}
 		var enc []byte
 		for _, m := range ms {
+			if f, ok := m.(*frame.Frame); ok {
+				sorted := append([]frame.Sample{}, f.Samples...)
+				frame.SortSamples(sorted)
+				if !deepEqual(sorted, f.Samples) {
+					t.Fatalf("samples not in order: %v", f.Samples)
+				}
+			}
 			if enc, err = frame.AppendAgent(enc, m); err != nil {
 				t.Fatalf("decoded %#v does not encode: %v", m, err)
 			}

@@ -100,6 +100,73 @@ func appendJSONFloatValue(dst []byte, f float64) []byte {
 	return append(dst, '.', '0')
 }
 
+// pow10 holds the powers of ten the decimal fast path uses.
+var pow10 = [...]float64{1, 10, 100, 1000, 1e4, 1e5, 1e6}
+
+// appendJSONRounded appends a float value rounded to res (PROTOCOL.md,
+// "Values"). For the usual resolutions (a power of ten down to 1e-6, or
+// 0.5, 0.25, ...) and |v| < 1e9 it prints the decimal from integers: v is
+// the float64 nearest to n/10^d, so round(v*10^d) recovers n exactly, and
+// because float64 steps are finer than 10^-d there, that decimal is also the
+// shortest that reads back to v — the same digits strconv would print, at
+// a fraction of the cost. Anything else goes through appendJSONFloatValue.
+func appendJSONRounded(dst []byte, v, res float64) []byte {
+	d, ok := fastDecimals(res)
+	if !ok || !(math.Abs(v) < 1e9) {
+		return appendJSONFloatValue(dst, v)
+	}
+	n := int64(math.Round(v * pow10[d]))
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	} else if n == 0 && math.Signbit(v) {
+		dst = append(dst, '-')
+	}
+	if d == 0 {
+		dst = strconv.AppendInt(dst, n, 10)
+		return append(dst, '.', '0')
+	}
+	p := int64(pow10[d])
+	dst = strconv.AppendInt(dst, n/p, 10)
+	frac := n % p
+	dst = append(dst, '.')
+	if frac == 0 {
+		return append(dst, '0')
+	}
+	var buf [6]byte
+	for i := d - 1; i >= 0; i-- {
+		buf[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	m := d
+	for buf[m-1] == '0' {
+		m--
+	}
+	return append(dst, buf[:m]...)
+}
+
+// fastDecimals returns the decimals of the resolutions appendJSONRounded
+// prints from integers.
+func fastDecimals(res float64) (int, bool) {
+	switch res {
+	case 1, 2, 5:
+		return 0, true
+	case 0.1, 0.2, 0.5:
+		return 1, true
+	case 0.01, 0.02, 0.05, 0.25:
+		return 2, true
+	case 0.001, 0.002, 0.005, 0.125:
+		return 3, true
+	case 0.0001, 0.0625:
+		return 4, true
+	case 0.00001, 0.03125:
+		return 5, true
+	case 0.000001, 0.015625:
+		return 6, true
+	}
+	return 0, false
+}
+
 // appendJSONMillis appends unix nanoseconds as milliseconds with µs
 // precision, printed exactly from the integer: 1733318400123456000 ->
 // 1733318400123.456 (PROTOCOL.md, "Times"). Sub-µs digits are dropped.

@@ -124,3 +124,23 @@ func TestErrorCode(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONRoundedDigits: the integer fast path prints exactly what strconv
+// prints for rounded values.
+func TestJSONRoundedDigits(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	resolutions := []float64{1, 2, 5, 0.1, 0.2, 0.5, 0.01, 0.02, 0.05, 0.25, 0.001, 0.002, 0.005, 0.125, 0.0001, 0.0625, 0.00001, 0.03125, 0.000001, 0.015625}
+	for i := 0; i < 200000; i++ {
+		res := resolutions[i%len(resolutions)]
+		scale := math.Pow(10, float64(r.IntN(12)-3))
+		v := frame.Rounded((r.Float64()*2-1)*scale, res).Float64()
+		if i%97 == 0 {
+			v = frame.Rounded(-0.0001, res).Float64()
+		}
+		got := string(frame.AppendJSONRounded(nil, v, res))
+		want := string(frame.AppendJSONFloatValue(nil, v))
+		if got != want {
+			t.Fatalf("%v at %v: fast path %s, strconv %s", v, res, got, want)
+		}
+	}
+}
