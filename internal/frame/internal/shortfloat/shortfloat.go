@@ -94,20 +94,18 @@ func F16FromF32(f float32) uint16 {
 
 // F16ToF64 converts IEEE 754 binary16 bits to a float64.
 func F16ToF64(h uint16) float64 {
-	sign := 1.0
-	if h&0x8000 != 0 {
-		sign = -1
-	}
-	exp := int(h>>10) & 0x1f
-	man := float64(h & 0x3ff)
+	sign := uint64(h>>15) << 63
+	exp := uint64(h>>10) & 0x1f
+	man := uint64(h & 0x3ff)
 	switch exp {
-	case 0:
-		return sign * math.Ldexp(man, -24)
+	case 0: // zero or subnormal: man * 2^-24, exact
+		f := float64(man) * (1.0 / (1 << 24))
+		return math.Float64frombits(math.Float64bits(f) | sign)
 	case 0x1f:
 		if man != 0 {
-			return math.NaN()
+			return math.Float64frombits(sign | 0x7ff8000000000000 | man<<42)
 		}
-		return math.Inf(int(sign))
+		return math.Float64frombits(sign | 0x7ff0000000000000)
 	}
-	return sign * math.Ldexp(1024+man, exp-25)
+	return math.Float64frombits(sign | (exp+1023-15)<<52 | man<<42)
 }

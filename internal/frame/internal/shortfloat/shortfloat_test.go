@@ -68,3 +68,22 @@ func TestChoose(t *testing.T) {
 		}
 	}
 }
+
+// TestF16KnownValues pins the conversion to values from the IEEE 754 tables.
+func TestF16KnownValues(t *testing.T) {
+	for h, want := range map[uint16]float64{
+		0x0000: 0, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x0001: math.Ldexp(1, -24),
+		0x03ff: math.Ldexp(1023, -24), 0x0400: math.Ldexp(1, -14), 0x3555: 0.333251953125,
+		0x4d3b: 20.921875, 0x7c00: math.Inf(1), 0xfc00: math.Inf(-1),
+	} {
+		if got := F16ToF64(h); got != want {
+			t.Errorf("F16ToF64(%#04x) = %v, want %v", h, got, want)
+		}
+	}
+	if got := F16ToF64(0x8000); got != 0 || !math.Signbit(got) {
+		t.Errorf("F16ToF64(0x8000) = %v, want -0", got)
+	}
+	if !math.IsNaN(F16ToF64(0x7e00)) {
+		t.Error("0x7e00 is not NaN")
+	}
+}
