@@ -224,7 +224,9 @@ export class App {
       case 'reset': {
         const sub = this.subs.get(m.ch);
         this.resets.push({ ch: m.ch, epoch: m.epoch, kind: 'reset', at: Date.now() });
-        this.notice('reset', m.ch, `history of ${m.ch} was lost (hub backplane reset): the chart may have a hole`);
+        // Tiles show last values only; a lost history matters to charts.
+        const charted = sub && sub.cur && sub.cur.mode === 'detail';
+        if (charted) this.notice('reset', m.ch, `history of ${m.ch} was lost (hub backplane reset): the chart may have a hole`);
         if (sub) {
           sub.epoch = m.epoch;
           sub.off = 0;
@@ -232,7 +234,7 @@ export class App {
           sub.hasPos = true;
           // What the new epoch already holds (an agent resending its spool)
           // may fill the hole: ask for it again.
-          this.refill(sub);
+          if (charted) this.refill(sub);
         }
         break;
       }
