@@ -48,7 +48,8 @@ type Config struct {
 	// once. At most Window. Default 1.
 	FramesPerMessage int
 
-	// Clients is the number of dashboard connections. Default 10.
+	// Clients is the number of dashboard connections; 0 means none (an
+	// ingest-only run).
 	Clients int
 	// ChannelsPerClient is how many device channels each dashboard
 	// subscribes to, at most Agents. Client c takes devices
@@ -83,7 +84,7 @@ const (
 	DefaultAgents           = 10
 	DefaultSamplesPerFrame  = 10
 	DefaultWindow           = 64
-	DefaultClients          = 10
+	DefaultClients          = 10 // edgeplane-load's -clients; Config.Clients 0 means none
 	DefaultDuration         = 10 * time.Second
 	DefaultConnectTimeout   = 30 * time.Second
 	DefaultDrainTimeout     = 15 * time.Second
@@ -114,7 +115,6 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.SamplesPerFrame, DefaultSamplesPerFrame)
 	def(&c.Window, DefaultWindow)
 	def(&c.FramesPerMessage, defaultFramesPerMessage)
-	def(&c.Clients, DefaultClients)
 	def(&c.ChannelsPerClient, 1)
 	def(&c.DialConcurrency, DefaultDialConcurrency)
 	def(&c.HistorySize, DefaultHistorySize)
