@@ -70,11 +70,14 @@ const (
 	CloseSlowConsumer = 1013 // send queue over its limit; reconnect and recover
 )
 
-// ErrorCode maps a decoder error to the protocol: the code of the ERROR
-// message (agent link) or error reply to send, 0 for none, and the WebSocket
-// close code. ErrInvalid is 400 and 1008, ErrTooLarge 413 and 1009,
-// ErrUndecodable 0 and 1007 (nothing is sent, the connection closes). Any
-// other non-nil error gives 0 and 1011; nil gives 0 and 1000.
+// ErrorCode maps a decoder error to the protocol (PROTOCOL.md, "Decode
+// errors"): the code of the ERROR message or error reply to send, 0 for
+// none, and the WebSocket close code. ErrInvalid is 400 and 1008,
+// ErrTooLarge 413 and 1009, ErrUndecodable 0 and 1007 (nothing is sent, the
+// connection closes). Any other non-nil error gives 0 and 1011; nil gives 0
+// and 1000. On the dashboard link an invalid client message after auth gets
+// an error reply with the code and the connection stays open; the close
+// code applies to the agent link and to messages before auth.
 func ErrorCode(err error) (code uint16, closeCode int) {
 	switch {
 	case err == nil:
