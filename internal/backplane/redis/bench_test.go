@@ -1,7 +1,10 @@
 package redis_test
 
 import (
+	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -44,6 +47,33 @@ func BenchmarkPublish(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publications/s")
+			b.StopTimer()
+			if stats, err := srv.Do(context.Background(), "INFO", "commandstats"); err == nil {
+				if usec, ok := scriptUsec(stats); ok {
+					b.ReportMetric(usec/float64(b.N), "redis-µs/publication")
+				}
+			}
 		})
 	}
+}
+
+// scriptUsec is the Redis CPU time spent in EVALSHA and EVAL, from INFO
+// commandstats ("cmdstat_evalsha:calls=…,usec=…,…").
+func scriptUsec(stats string) (float64, bool) {
+	total, found := 0.0, false
+	for _, line := range strings.Split(stats, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
+			continue
+		}
+		for _, kv := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					total += f
+					found = true
+				}
+			}
+		}
+	}
+	return total, found
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgeplane/edgeplane/internal/backplane"
@@ -191,6 +192,9 @@ func New(opts *Options) (*Broker, error) {
 			MaxRetries: -1,
 			// Fail fast while a server is down; the reconnect loops retry.
 			DialerRetries: 1,
+			// Maintenance notifications are a managed-service feature; off,
+			// the client starts no background goroutines of its own.
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		})
 		c.AddHook(b.m.hook())
 		b.shards = append(b.shards, newShard(a, c))

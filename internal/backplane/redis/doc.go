@@ -10,10 +10,14 @@
 //	          of the last publication with a spool id (dedup)
 //	p:{ch}    pub/sub channel: "<offset> <epoch> <data>"
 //
-// Publish runs broker_publish.lua (dedup, HINCRBY, XADD MAXLEN ~, EXPIRE,
-// PUBLISH) in one round trip; concurrent Publish calls to one server are
-// sent as one pipeline (see publish.go), so the added delay is at most the
-// round trip of the batch before.
+// Publish runs broker_publish.lua (dedup, offset increment, XADD MAXLEN ~,
+// EXPIRE, PUBLISH) in one round trip. The offset is incremented by the same
+// HSET that records the spool id and seq (one hash write instead of
+// HINCRBY plus HSET: every Redis call in the script costs Lua overhead on
+// the region's hot path). Concurrent Publish calls to one server are sent as
+// one pipeline of script calls that carry up to 16 publications each (see
+// publish.go), so the added delay is at most the round trip of the batch
+// before, and the per-call overhead is paid once per 16.
 //
 // Each Broker holds one pub/sub connection per server and one subscription
 // per channel that hubd subscribed. Delivery never has a silent gap: after
