@@ -1,4 +1,5 @@
-// Bundles the dashboard into dist/: index.html, app.js, app.css.
+// Bundles the dashboard into dist/: index.html, app.js, app.css, and a
+// gzip-compressed copy of each (name.gz) that the Go handler serves as is.
 // index.html refers to app.js and app.css with ?v=<content hash>, the same
 // hash the Go handler computes, so those two can be cached for good.
 import * as esbuild from 'esbuild';
@@ -26,7 +27,10 @@ for (const f of ['app.js', 'app.css']) {
   html = html.replace(`"${f}"`, `"${f}?v=${hash(b)}"`);
 }
 await writeFile(`${out}/index.html`, html);
+// Compressed once here, so that the hub does not compress at start.
 for (const f of ['index.html', 'app.js', 'app.css']) {
   const b = await readFile(`${out}/${f}`);
-  console.log(`${out}/${f}  ${(b.length / 1024).toFixed(1)} KiB  (${(gzipSync(b, { level: 9 }).length / 1024).toFixed(1)} KiB gzip)`);
+  const gz = gzipSync(b, { level: 9 });
+  await writeFile(`${out}/${f}.gz`, gz);
+  console.log(`${out}/${f}  ${(b.length / 1024).toFixed(1)} KiB  (${(gz.length / 1024).toFixed(1)} KiB gzip)`);
 }

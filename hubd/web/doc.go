@@ -6,7 +6,7 @@
 //
 // The page's source is modern JavaScript in src/ (ES modules; uPlot draws the
 // charts, cborg encodes and decodes the CBOR subprotocol). esbuild bundles it
-// into dist/ (index.html, app.js, app.css):
+// into dist/ (index.html, app.js, app.css, and a .gz of each):
 //
 //	cd hubd/web && npm ci && npm run build
 //
@@ -31,7 +31,9 @@
 // content hash of app.js and app.css into index.html as ?v=<hash>; Handler
 // computes the same hash and, when a request carries it, serves the asset as
 // immutable for a year. Without it an asset is served with no-cache and an
-// ETag. Text assets are sent gzip-compressed to clients that accept it.
+// ETag. Text assets are sent gzip-compressed to clients that accept it: the
+// build writes name.gz beside each file, and Handler compresses at start only
+// what has none (the fallback page).
 //
 // # Test and debug hook
 //

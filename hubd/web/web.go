@@ -93,7 +93,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") {
+		if strings.HasPrefix(d.Name(), ".") || strings.HasSuffix(p, ".gz") {
 			return nil
 		}
 		body, err := fs.ReadFile(fsys, p)
@@ -110,7 +110,12 @@ func newHandler(fsys fs.FS) (*handler, error) {
 			a.ctype = "application/octet-stream"
 		}
 		if compressible(a.ctype) {
-			a.gz = gzipped(body)
+			// The build ships name.gz; compress here only what it did not.
+			if gz, err := fs.ReadFile(fsys, p+".gz"); err == nil && len(gz) < len(body) {
+				a.gz = gz
+			} else {
+				a.gz = gzipped(body)
+			}
 		}
 		h.assets["/"+p] = a
 		return nil

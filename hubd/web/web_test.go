@@ -28,6 +28,8 @@ func testHandler(t *testing.T) *handler {
 		"index.html": {Data: testIndex},
 		"app.js":     {Data: testJS},
 		"app.css":    {Data: []byte("body{}")},
+		"big.txt":    {Data: bytes.Repeat([]byte("edgeplane "), 100)},
+		"big.txt.gz": {Data: []byte("shipped gzip")},
 		".hidden":    {Data: []byte("x")},
 	})
 	if err != nil {
@@ -59,6 +61,8 @@ func TestHandler(t *testing.T) {
 		{name: "gzip when accepted", method: "GET", target: "/app.js", header: map[string]string{"Accept-Encoding": "br, gzip"}, status: 200, encoding: "gzip", body: testJS},
 		{name: "no gzip when refused", method: "GET", target: "/app.js", header: map[string]string{"Accept-Encoding": "gzip;q=0"}, status: 200, body: testJS},
 		{name: "small file not compressed", method: "GET", target: "/app.css", header: map[string]string{"Accept-Encoding": "gzip"}, status: 200, ctype: "text/css; charset=utf-8", body: []byte("body{}")},
+		{name: "shipped .gz served as is", method: "GET", target: "/big.txt", header: map[string]string{"Accept-Encoding": "gzip"}, status: 200, encoding: "gzip", body: nil},
+		{name: ".gz files not served by name", method: "GET", target: "/big.txt.gz", status: 404},
 		{name: "revalidation hits", method: "GET", target: "/app.js", header: map[string]string{"If-None-Match": `"` + jsHash + `"`}, status: 304},
 		{name: "head has no body", method: "HEAD", target: "/", status: 200, ctype: "text/html; charset=utf-8", body: []byte{}, csp: true},
 		{name: "post refused", method: "POST", target: "/", status: 405},
@@ -99,6 +103,12 @@ func TestHandler(t *testing.T) {
 				t.Errorf("CSP present %v, want %v", got, tc.csp)
 			}
 			body, _ := io.ReadAll(res.Body)
+			if tc.name == "shipped .gz served as is" {
+				if string(body) != "shipped gzip" {
+					t.Errorf("body %q, want the shipped .gz", body)
+				}
+				return
+			}
 			if tc.encoding == "gzip" {
 				zr, err := gzip.NewReader(bytes.NewReader(body))
 				if err != nil {
@@ -161,11 +171,29 @@ func TestEmbedded(t *testing.T) {
 				t.Errorf("built index.html lacks %s", want)
 			}
 		}
-		for _, p := range []string{"/app.js", "/app.css"} {
+		h := Handler()
+		for _, p := range []string{"/app.js", "/app.css", "/index.html"} {
 			rec := httptest.NewRecorder()
-			Handler().ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+			h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
 			if rec.Code != 200 || rec.Body.Len() == 0 {
 				t.Errorf("GET %s = %d, %d bytes", p, rec.Code, rec.Body.Len())
+				continue
+			}
+			// The shipped .gz holds the same bytes.
+			req := httptest.NewRequest("GET", p, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			zrec := httptest.NewRecorder()
+			h.ServeHTTP(zrec, req)
+			if zrec.Header().Get("Content-Encoding") != "gzip" {
+				t.Errorf("GET %s with gzip: not compressed", p)
+				continue
+			}
+			zr, err := gzip.NewReader(zrec.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, rec.Body.Bytes()) {
+				t.Errorf("GET %s: gzip body differs from identity body (%v)", p, err)
 			}
 		}
 		return
