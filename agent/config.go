@@ -239,7 +239,7 @@ func (c *Config) resolve(p problems) *settings {
 	for _, sc := range c.Sensors {
 		bp := p.Block("sensor", sc.Driver, sc.Name)
 		if seen[sc.Name] {
-			bp.Errorf("", "a second sensor named %q; sensor names must be unique", sc.Name)
+			bp.Errorf("name", "a second sensor named %q; sensor names must be unique", sc.Name)
 		}
 		seen[sc.Name] = true
 		if spec := newSensorSpec(bp, sc); spec != nil {
@@ -250,7 +250,7 @@ func (c *Config) resolve(p problems) *settings {
 	for _, ac := range c.Actuators {
 		bp := p.Block("actuator", ac.Driver, ac.Name)
 		if seen[ac.Name] {
-			bp.Errorf("", "a second actuator named %q; actuator names must be unique", ac.Name)
+			bp.Errorf("name", "a second actuator named %q; actuator names must be unique", ac.Name)
 		}
 		seen[ac.Name] = true
 		if spec := newActuatorSpec(bp, ac); spec != nil {
@@ -372,7 +372,11 @@ func decodeSettings(p problems, body hcl.Body, v any) bool {
 		if d.Detail != "" {
 			msg += ": " + d.Detail
 		}
-		p.Errorf(attrAt(body, d.Subject), "%s", msg)
+		attr := attrAt(body, d.Subject)
+		if attr == "" {
+			attr = "block"
+		}
+		p.Errorf(attr, "%s", msg)
 	}
 	return !diags.HasErrors()
 }

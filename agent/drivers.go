@@ -48,11 +48,11 @@ func newSensorSpec(p problems, sc SensorConfig) *sensorSpec {
 	drivers := sensorDrivers()
 	mk, ok := drivers[sc.Driver]
 	if !ok {
-		p.Errorf("", "unknown sensor driver %q; known drivers: %s", sc.Driver, keys(drivers))
+		p.Errorf("driver", "unknown sensor driver %q; known drivers: %s", sc.Driver, keys(drivers))
 		return nil
 	}
 	if sc.Name == "" {
-		p.Errorf("", "the sensor needs a name: sensor %q \"name\" { ... }", sc.Driver)
+		p.Errorf("name", "the sensor needs a name: sensor %q \"name\" { ... }", sc.Driver)
 		return nil
 	}
 	open := mk(p, sc.Name, sc.Settings)
@@ -66,11 +66,11 @@ func newActuatorSpec(p problems, ac ActuatorConfig) *actuatorSpec {
 	drivers := actuatorDrivers()
 	mk, ok := drivers[ac.Driver]
 	if !ok {
-		p.Errorf("", "unknown actuator driver %q; known drivers: %s", ac.Driver, keys(drivers))
+		p.Errorf("driver", "unknown actuator driver %q; known drivers: %s", ac.Driver, keys(drivers))
 		return nil
 	}
 	if ac.Name == "" {
-		p.Errorf("", "the actuator needs a name: actuator %q \"name\" { ... }", ac.Driver)
+		p.Errorf("name", "the actuator needs a name: actuator %q \"name\" { ... }", ac.Driver)
 		return nil
 	}
 	open := mk(p, ac.Name, ac.Settings)
