@@ -18,7 +18,8 @@ type Thermal struct {
 
 // NewThermal always fails outside Linux with an error wrapping ErrNoThermalZone.
 func NewThermal(opts *ThermalOptions) (*Thermal, error) {
-	return nil, fmt.Errorf("%w on %s", ErrNoThermalZone, runtime.GOOS)
+	o := opts.withDefaults()
+	return nil, fmt.Errorf("%w for %s on %s", ErrNoThermalZone, o.ID, runtime.GOOS)
 }
 
 // Read implements hw.Sensor.
