@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"slices"
+
+	"github.com/edgeplane/edgeplane/internal/backplane"
 )
 
 // ExportedChannels lists the channels the bridge has export workers for,
@@ -21,3 +23,7 @@ func (b *Bridge) ExportedChannels() []string {
 
 // SplitCBORForTest splits a cbor export payload into its frames.
 func SplitCBORForTest(b []byte) ([][]byte, error) { return splitCBOR(b) }
+
+func deviceState(id string, labels map[string]string) backplane.DeviceState {
+	return backplane.DeviceState{ID: id, Labels: labels}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/edgeplane/edgeplane/bridge"
 	"github.com/edgeplane/edgeplane/internal/backplane"
@@ -421,4 +422,13 @@ func forEachBackplane(t *testing.T, f func(t *testing.T, open opener)) {
 			return b
 		})
 	})
+}
+
+func mustGather(t *testing.T, b *runningBridge) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := b.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
 }
