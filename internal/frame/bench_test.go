@@ -81,3 +81,23 @@ func BenchmarkDecodeClientJSON(b *testing.B) {
 		}
 	}
 }
+
+func benchDecodeServer(b *testing.B, p frame.Proto) {
+	buf, err := frame.AppendServer(nil, benchDashFrame(), p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := frame.DecodeServer(buf, p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeServerFrameJSON: a client (test, load tool) reading a
+// 100-sample frame.
+func BenchmarkDecodeServerFrameJSON(b *testing.B) { benchDecodeServer(b, frame.ProtoJSON) }
+
+func BenchmarkDecodeServerFrameCBOR(b *testing.B) { benchDecodeServer(b, frame.ProtoCBOR) }

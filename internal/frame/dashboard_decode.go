@@ -2,13 +2,9 @@ package frame
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Dashboard-link decoders: PROTOCOL.md, "Dashboard link". Both encodings
@@ -47,112 +43,8 @@ func decodeCBORTree(b []byte, l Limits) (any, []byte, error) {
 	return v, b[r.off:], nil
 }
 
-// decodeJSONTree decodes exactly one JSON value. Nesting, array lengths and
-// object sizes are checked token by token, before anything deeper is read,
-// and numbers are kept as text until they are converted one by one: 1e400
-// or a number of 100k digits is an error, not a panic or a huge allocation.
-func decodeJSONTree(b []byte, l Limits) (any, error) {
-	if !utf8.Valid(b) {
-		return nil, errf(ErrUndecodable, "JSON is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	jd := jsonTree{dec: dec, lim: l}
-	v, err := jd.value()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errf(ErrUndecodable, "not JSON: data after the value")
-	}
-	return v, nil
-}
-
-type jsonTree struct {
-	dec   *json.Decoder
-	lim   Limits
-	depth int
-}
-
-func jsonSyntax(err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return errf(ErrUndecodable, "not JSON: %v", se)
-	}
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errf(ErrUndecodable, "not JSON: truncated")
-	}
-	return errf(ErrUndecodable, "not JSON: %v", err)
-}
-
-func (j *jsonTree) value() (any, error) {
-	tok, err := j.dec.Token()
-	if err != nil {
-		return nil, jsonSyntax(err)
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		j.depth++
-		if j.depth > j.lim.MaxNesting {
-			return nil, errf(ErrTooLarge, "nesting deeper than %d", j.lim.MaxNesting)
-		}
-		defer func() { j.depth-- }()
-		if t == '{' {
-			return j.object()
-		}
-		return j.array()
-	case json.Number:
-		return jsonNumber(string(t))
-	}
-	return tok, nil // string, bool or nil
-}
-
-func (j *jsonTree) object() (any, error) {
-	m := map[string]any{}
-	for j.dec.More() {
-		tok, err := j.dec.Token()
-		if err != nil {
-			return nil, jsonSyntax(err)
-		}
-		k, ok := tok.(string)
-		if !ok {
-			return nil, errf(ErrUndecodable, "not JSON: object key")
-		}
-		if len(m) >= j.lim.MaxMapPairs {
-			return nil, errf(ErrTooLarge, "object of more than %d members", j.lim.MaxMapPairs)
-		}
-		if _, dup := m[k]; dup {
-			return nil, invalidf("duplicate member %q", k)
-		}
-		v, err := j.value()
-		if err != nil {
-			return nil, err
-		}
-		m[k] = v
-	}
-	if _, err := j.dec.Token(); err != nil { // '}'
-		return nil, jsonSyntax(err)
-	}
-	return m, nil
-}
-
-func (j *jsonTree) array() (any, error) {
-	a := []any{}
-	for j.dec.More() {
-		if len(a) >= j.lim.MaxArrayLen {
-			return nil, errf(ErrTooLarge, "array of more than %d elements", j.lim.MaxArrayLen)
-		}
-		v, err := j.value()
-		if err != nil {
-			return nil, err
-		}
-		a = append(a, v)
-	}
-	if _, err := j.dec.Token(); err != nil { // ']'
-		return nil, jsonSyntax(err)
-	}
-	return a, nil
-}
+// decodeJSONTree decodes exactly one JSON value (see jsonParser).
+func decodeJSONTree(b []byte, l Limits) (any, error) { return parseJSON(b, l, false) }
 
 // jsonNumber converts a JSON number: integers to uint64 or int64 when they
 // fit, everything else to a finite float64.
@@ -437,7 +329,7 @@ func decodeServer(b []byte, p Proto, lim *Limits) ([]ServerMessage, error) {
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}
-			v, err := decodeJSONTree(line, l)
+			v, err := parseJSON(line, l, true)
 			if err != nil {
 				return nil, err
 			}
@@ -447,7 +339,7 @@ func decodeServer(b []byte, p Proto, lim *Limits) ([]ServerMessage, error) {
 		}
 	case ProtoCBOR:
 		for len(b) > 0 {
-			v, rest, err := decodeCBORTree(b, l)
+			v, rest, err := decodeCBORServerItem(b, l)
 			if err != nil {
 				return nil, err
 			}
@@ -463,6 +355,68 @@ func decodeServer(b []byte, p Proto, lim *Limits) ([]ServerMessage, error) {
 		return nil, errf(ErrUndecodable, "empty message")
 	}
 	return out, nil
+}
+
+// decodeCBORServerItem decodes the first item of a hub -> client batch: as
+// decodeCBORTree, except that a top-level "samples" member shaped as frame
+// samples goes straight into []Sample.
+func decodeCBORServerItem(b []byte, l Limits) (any, []byte, error) {
+	r := reader{b: b, lim: l}
+	if err := r.skip(); err != nil {
+		return nil, nil, err
+	}
+	rest := b[r.off:]
+	if v, ok := cborServerMap(b[:r.off], l); ok {
+		return v, rest, nil
+	}
+	v, _, err := decodeCBORTree(b[:r.off], l) // the general path, and its error
+	return v, rest, err
+}
+
+// cborServerMap decodes a well-formed item that is a map with text keys;
+// ok is false for anything else, including invalid values.
+func cborServerMap(b []byte, l Limits) (map[string]any, bool) {
+	r := reader{b: b, lim: l}
+	n, err := r.readMap()
+	if err != nil {
+		return nil, false
+	}
+	dm, err := decModeFor(l)
+	if err != nil {
+		return nil, false
+	}
+	m := make(map[string]any, n)
+	for i := 0; i < n; i++ {
+		k, err := r.readText()
+		if err != nil {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		if k == "samples" && l.MaxNesting >= 3 {
+			save := r
+			var sd sampleDecoder
+			if err := sd.readSamples(&r); err == nil {
+				if sd.samples == nil {
+					sd.samples = []Sample{}
+				}
+				m[k] = sd.samples
+				continue
+			}
+			r = save
+		}
+		raw, err := r.raw()
+		if err != nil {
+			return nil, false
+		}
+		v, err := decodeAny(dm, raw)
+		if err != nil {
+			return nil, false
+		}
+		m[k] = v
+	}
+	return m, true
 }
 
 func serverFromTree(v any) (ServerMessage, error) {
@@ -495,7 +449,9 @@ func serverFromTree(v any) (ServerMessage, error) {
 		d.Off, _ = f.uint("off", true)
 		d.Seq, _ = f.uint("seq", true)
 		d.T0 = f.millis("t0", true)
-		if a, ok := f.array("samples", true); ok {
+		if s, ok := f.m["samples"].([]Sample); ok {
+			d.Samples = s // decoded on the fast path
+		} else if a, ok := f.array("samples", true); ok {
 			d.Samples = make([]Sample, len(a))
 			for i, e := range a {
 				s, err := sampleFromTree(e)
