@@ -186,3 +186,23 @@ type Hubs interface {
 type HubHandler interface {
 	HandleHubMessage(data []byte)
 }
+
+// HubInfo is a hub's entry in the region's hub registry.
+type HubInfo struct {
+	ID       string
+	Region   string
+	Addr     string // where clients and agents reach it, e.g. its public URL
+	LastSeen time.Time
+}
+
+// HubRegistry is an optional capability: the hubs of a region register
+// themselves with a ttl and refresh it; a hub that dies without saying
+// goodbye drops out of the list when its entry expires.
+type HubRegistry interface {
+	// RegisterHub records h until ttl passes; call it again before then.
+	RegisterHub(ctx context.Context, h HubInfo, ttl time.Duration) error
+	// UnregisterHub removes a hub's entry (drain).
+	UnregisterHub(ctx context.Context, id string) error
+	// Hubs lists the hubs whose entry has not expired, ordered by ID.
+	Hubs(ctx context.Context) ([]HubInfo, error)
+}

@@ -621,3 +621,50 @@ func (s *suite) closed(t *testing.T) {
 		t.Fatalf("Run after Close: %v", err)
 	}
 }
+
+// RunHubRegistry checks a backplane.HubRegistry: register, list, refresh,
+// expiry and unregister. newRegistry returns a new, empty one.
+func RunHubRegistry(t *testing.T, newRegistry func(t *testing.T) backplane.HubRegistry) {
+	r := newRegistry(t)
+	ctx := ctxT(t)
+	ids := func() []string {
+		hs, err := r.Hubs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range hs {
+			out = append(out, h.ID+"@"+h.Addr)
+		}
+		return out
+	}
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("new registry lists %v", got)
+	}
+	const short = 300 * time.Millisecond
+	for _, h := range []backplane.HubInfo{{ID: "hub-b", Region: "eu", Addr: "b:1"}, {ID: "hub-a", Region: "eu", Addr: "a:1"}} {
+		if err := r.RegisterHub(ctx, h, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.RegisterHub(ctx, backplane.HubInfo{ID: "hub-c", Addr: "c:1"}, short); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(ids()); got != "[hub-a@a:1 hub-b@b:1 hub-c@c:1]" {
+		t.Fatalf("Hubs = %s", got)
+	}
+	// Registering again refreshes and updates.
+	if err := r.RegisterHub(ctx, backplane.HubInfo{ID: "hub-a", Addr: "a:2"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.UnregisterHub(ctx, "hub-b"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(short + PresenceExpiryBound)
+	for fmt.Sprint(ids()) != "[hub-a@a:2]" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after unregister and expiry: %v", ids())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

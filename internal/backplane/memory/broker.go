@@ -76,6 +76,7 @@ type Broker struct {
 	devices  map[string]*device
 	presence []backplane.DeviceState // changes not yet delivered, in order
 	hubMsgs  [][]byte                // hub messages not yet delivered, at most HubQueueSize
+	hubs     map[string]hubEntry     // hub registry
 }
 
 // channel is one channel's history.
@@ -130,6 +131,7 @@ func New(opts *Options) (*Broker, error) {
 		chans:       make(map[string]*channel),
 		subs:        make(map[string]*cursor),
 		devices:     make(map[string]*device),
+		hubs:        make(map[string]hubEntry),
 	}, nil
 }
 

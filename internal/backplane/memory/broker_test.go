@@ -350,3 +350,7 @@ func TestSendToHub(t *testing.T) {
 		}
 	})
 }
+
+func TestHubRegistry(t *testing.T) {
+	backplanetest.RunHubRegistry(t, func(t *testing.T) backplane.HubRegistry { return newBroker(t, nil) })
+}

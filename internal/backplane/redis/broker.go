@@ -22,9 +22,10 @@ import (
 )
 
 var (
-	_ backplane.Backplane = (*Broker)(nil)
-	_ backplane.Ready     = (*Broker)(nil)
-	_ backplane.Hubs      = (*Broker)(nil)
+	_ backplane.Backplane   = (*Broker)(nil)
+	_ backplane.Ready       = (*Broker)(nil)
+	_ backplane.Hubs        = (*Broker)(nil)
+	_ backplane.HubRegistry = (*Broker)(nil)
 )
 
 var (
@@ -36,6 +37,8 @@ var (
 	presenceSetLua string
 	//go:embed presence_expire.lua
 	presenceExpireLua string
+	//go:embed hubs_registry.lua
+	hubsRegistryLua string
 )
 
 // Defaults of Options.
@@ -111,7 +114,7 @@ type Broker struct {
 	m      *metrics
 	shards []*shard
 
-	publish, history, presenceSet, presenceExpire *goredis.Script
+	publish, history, presenceSet, presenceExpire, hubsRegistry *goredis.Script
 
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -177,6 +180,7 @@ func New(opts *Options) (*Broker, error) {
 		history:        goredis.NewScript(historyLua),
 		presenceSet:    goredis.NewScript(presenceSetLua),
 		presenceExpire: goredis.NewScript(presenceExpireLua),
+		hubsRegistry:   goredis.NewScript(hubsRegistryLua),
 		done:           make(chan struct{}),
 	}
 	for _, a := range o.Addrs {

@@ -67,3 +67,10 @@ func TestSendToHub(t *testing.T) {
 		t.Fatalf("hub-a got %q", recA.msgs)
 	}
 }
+
+func TestHubRegistry(t *testing.T) {
+	srv := testenv.StartRedis(t, nil)
+	backplanetest.RunHubRegistry(t, func(t *testing.T) backplane.HubRegistry {
+		return newBroker(t, []string{srv.Addr()}, nil)
+	})
+}
