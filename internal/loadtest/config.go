@@ -25,6 +25,10 @@ type Config struct {
 	// the Redis backplane on that server, under a key prefix of its own
 	// (edgeplane-load-<run id>), whose keys expire after HistoryTTL.
 	RedisAddr string
+	// CrossHub (InProcess with RedisAddr only) starts two hubs on the same
+	// Redis: agents connect to the first, dashboards to the second, so every
+	// delivery crosses the backplane.
+	CrossHub bool
 	// HistorySize is the in-process hub's history per channel. Default 1000.
 	HistorySize int
 	// HistoryTTL is the in-process hub's history TTL. Default 10 minutes.
@@ -175,6 +179,8 @@ func (c Config) withDefaults() (Config, error) {
 		bad("give a hub URL or in-process")
 	case !c.InProcess && c.RedisAddr != "":
 		bad("a Redis address is for the in-process hub only")
+	case c.CrossHub && c.RedisAddr == "":
+		bad("cross-hub runs need the in-process hub on Redis")
 	case c.URL != "":
 		u, err := url.Parse(c.URL)
 		if err != nil {

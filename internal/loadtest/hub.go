@@ -25,7 +25,7 @@ type inProcessHub struct {
 // startHub starts a hub on 127.0.0.1 with allow_anonymous, on the memory
 // backplane or, with cfg.RedisAddr, on Redis under the run's own prefix.
 // stop must be called.
-func startHub(ctx context.Context, cfg *Config, runID string, log hclog.Logger) (*inProcessHub, error) {
+func startHub(ctx context.Context, cfg *Config, runID, hubID string, log hclog.Logger) (*inProcessHub, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: listen: %w", err)
@@ -33,7 +33,7 @@ func startHub(ctx context.Context, cfg *Config, runID string, log hclog.Logger) 
 	reg := prometheus.NewRegistry()
 	hc := &hubd.Config{
 		Listen:         ln.Addr().String(),
-		HubID:          "load-hub",
+		HubID:          hubID,
 		Region:         "load",
 		AllowAnonymous: true,
 		LogLevel:       "warn",

@@ -89,10 +89,18 @@ func TestRunInProcessMemory(t *testing.T) {
 
 func TestRunInProcessRedis(t *testing.T) {
 	rd := testenv.StartRedis(t, nil)
-	run(t, loadtest.Config{
-		InProcess: true, RedisAddr: rd.Addr(), Duration: time.Second,
-		Agents: 4, Window: 8, Clients: 4, ChannelsPerClient: 2, Proto: "cbor",
-	})
+	for name, cfg := range map[string]loadtest.Config{
+		"one hub":   {Agents: 4, Window: 8, Clients: 4, ChannelsPerClient: 2, Proto: "cbor"},
+		"cross-hub": {Agents: 2, Window: 8, Clients: 4, CrossHub: true, FramesPerMessage: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg.InProcess, cfg.RedisAddr, cfg.Duration = true, rd.Addr(), time.Second
+			res := run(t, cfg)
+			if cfg.CrossHub && !strings.Contains(res.Target, "cross-hub") {
+				t.Errorf("target %q does not say cross-hub", res.Target)
+			}
+		})
+	}
 }
 
 func TestResultJSON(t *testing.T) {
@@ -117,20 +125,21 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		cfg  loadtest.Config
 		want string
 	}{
-		"no target":          {loadtest.Config{}, "hub URL or in-process"},
-		"both targets":       {loadtest.Config{URL: "http://127.0.0.1:1", InProcess: true}, "not both"},
-		"bad scheme":         {loadtest.Config{URL: "ftp://x"}, "scheme"},
-		"redis without hub":  {loadtest.Config{URL: "http://127.0.0.1:1", RedisAddr: "127.0.0.1:2"}, "in-process hub only"},
-		"negative agents":    {loadtest.Config{InProcess: true, Agents: -1}, "agents"},
-		"negative rate":      {loadtest.Config{InProcess: true, Rate: -1}, "rate"},
-		"batch over window":  {loadtest.Config{InProcess: true, Window: 2, FramesPerMessage: 3}, "window"},
-		"channels > agents":  {loadtest.Config{InProcess: true, Agents: 2, ChannelsPerClient: 3}, "channels per client"},
-		"unknown proto":      {loadtest.Config{InProcess: true, Proto: "xml"}, "proto"},
-		"bad device prefix":  {loadtest.Config{InProcess: true, DevicePrefix: "a b"}, "device prefix"},
-		"negative duration":  {loadtest.Config{InProcess: true, Duration: -time.Second}, "duration"},
-		"negative clients":   {loadtest.Config{InProcess: true, Clients: -1}, "clients"},
-		"too many samples":   {loadtest.Config{InProcess: true, SamplesPerFrame: 1 << 20}, "samples per frame"},
-		"zero dial slots ok": {loadtest.Config{InProcess: true, DialConcurrency: 0}, ""},
+		"no target":           {loadtest.Config{}, "hub URL or in-process"},
+		"both targets":        {loadtest.Config{URL: "http://127.0.0.1:1", InProcess: true}, "not both"},
+		"bad scheme":          {loadtest.Config{URL: "ftp://x"}, "scheme"},
+		"redis without hub":   {loadtest.Config{URL: "http://127.0.0.1:1", RedisAddr: "127.0.0.1:2"}, "in-process hub only"},
+		"cross-hub on memory": {loadtest.Config{InProcess: true, CrossHub: true}, "cross-hub"},
+		"negative agents":     {loadtest.Config{InProcess: true, Agents: -1}, "agents"},
+		"negative rate":       {loadtest.Config{InProcess: true, Rate: -1}, "rate"},
+		"batch over window":   {loadtest.Config{InProcess: true, Window: 2, FramesPerMessage: 3}, "window"},
+		"channels > agents":   {loadtest.Config{InProcess: true, Agents: 2, ChannelsPerClient: 3}, "channels per client"},
+		"unknown proto":       {loadtest.Config{InProcess: true, Proto: "xml"}, "proto"},
+		"bad device prefix":   {loadtest.Config{InProcess: true, DevicePrefix: "a b"}, "device prefix"},
+		"negative duration":   {loadtest.Config{InProcess: true, Duration: -time.Second}, "duration"},
+		"negative clients":    {loadtest.Config{InProcess: true, Clients: -1}, "clients"},
+		"too many samples":    {loadtest.Config{InProcess: true, SamplesPerFrame: 1 << 20}, "samples per frame"},
+		"zero dial slots ok":  {loadtest.Config{InProcess: true, DialConcurrency: 0}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadtest.New(&tc.cfg, nil)

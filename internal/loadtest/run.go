@@ -146,22 +146,35 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	cfg := &r.cfg
 	target, backplaneName := cfg.URL, "external"
 	if cfg.InProcess {
-		h, err := startHub(ctx, cfg, r.runID, r.log)
-		if err != nil {
-			return nil, err
+		nhubs := 1
+		if cfg.CrossHub {
+			nhubs = 2
 		}
+		var hubs []*inProcessHub
 		defer func() {
-			if err := h.stop(); err != nil {
-				r.log.Warn("in-process hub did not stop cleanly", "error", err)
+			for _, h := range hubs {
+				if err := h.stop(); err != nil {
+					r.log.Warn("in-process hub did not stop cleanly", "error", err)
+				}
 			}
 		}()
-		target, backplaneName = h.url+" (in-process)", "memory"
+		for i := range nhubs {
+			h, err := startHub(ctx, cfg, r.runID, "load-hub-"+strconv.Itoa(i), r.log)
+			if err != nil {
+				return nil, err
+			}
+			hubs = append(hubs, h)
+		}
+		target, backplaneName = hubs[0].url+" (in-process)", "memory"
 		if cfg.RedisAddr != "" {
 			backplaneName = "redis " + cfg.RedisAddr
 		}
-		r.setURLs(h.url)
+		r.setURLs(hubs[0].url, hubs[len(hubs)-1].url)
+		if cfg.CrossHub {
+			target = "agents " + hubs[0].url + ", dashboards " + hubs[1].url + " (in-process, cross-hub)"
+		}
 	} else {
-		r.setURLs(cfg.URL)
+		r.setURLs(cfg.URL, cfg.URL)
 	}
 
 	r.agents = make([]*simAgent, cfg.Agents)
@@ -196,15 +209,17 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-func (r *Runner) setURLs(base string) {
-	ws := base
-	switch {
-	case strings.HasPrefix(base, "http://"):
-		ws = "ws://" + strings.TrimPrefix(base, "http://")
-	case strings.HasPrefix(base, "https://"):
-		ws = "wss://" + strings.TrimPrefix(base, "https://")
+func (r *Runner) setURLs(agentBase, clientBase string) {
+	ws := func(base string) string {
+		switch {
+		case strings.HasPrefix(base, "http://"):
+			return "ws://" + strings.TrimPrefix(base, "http://")
+		case strings.HasPrefix(base, "https://"):
+			return "wss://" + strings.TrimPrefix(base, "https://")
+		}
+		return base
 	}
-	r.agentURL, r.clientURL = ws+"/v1/agent", ws+"/v1/ws"
+	r.agentURL, r.clientURL = ws(agentBase)+"/v1/agent", ws(clientBase)+"/v1/ws"
 }
 
 // phases drives the run from the runner's goroutine; it returns when the

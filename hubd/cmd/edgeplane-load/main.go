@@ -31,6 +31,7 @@ func run() error {
 	flag.StringVar(&c.URL, "url", "", "hub base URL, e.g. http://127.0.0.1:8080")
 	flag.BoolVar(&c.InProcess, "inprocess", false, "start a hub in this process instead of dialing -url")
 	flag.StringVar(&c.RedisAddr, "redis", "", "with -inprocess: Redis host:port for the hub's backplane (default: memory)")
+	flag.BoolVar(&c.CrossHub, "crosshub", false, "with -inprocess -redis: two hubs, agents on the first, dashboards on the second")
 	flag.IntVar(&c.HistorySize, "history", loadtest.DefaultHistorySize, "with -inprocess: history per channel")
 	flag.IntVar(&c.Agents, "agents", loadtest.DefaultAgents, "simulated agents (one device each)")
 	flag.IntVar(&c.SamplesPerFrame, "samples", loadtest.DefaultSamplesPerFrame, "samples per FRAME")

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# bench.sh — the figures of BENCHMARKS.md, measured on this machine (`make bench`).
+#
+#   1. Go benchmarks (-benchmem) of the packages that have them, summarised
+#      with benchstat when it can be run;
+#   2. fan-out: one agent, 1 / 100 / 1000 dashboards on its channel, through
+#      an in-process hub on the memory backplane (edgeplane-load);
+#   3. ingest: 1000 simulated agents into an in-process hub, memory backplane;
+#   4. when redis-server is installed: a redis-server of its own on a free
+#      port (never 6379; no persistence), redis-benchmark's EVALSHA rate of
+#      the backplane's own publish script and its PUBLISH rate as the
+#      yardsticks, then the same ingest through one hub on that Redis, and
+#      the ratios, all from this one run.
+#
+# The machine is shared and small: compare figures as ratios within one run.
+# Environment (all optional):
+#   BENCH_DURATION  send time of each load run (default 10s)
+#   BENCH_COUNT     -count of the cheap Go benchmarks (default 5)
+#   BENCH_AGENTS    simulated agents of the ingest runs (default 1000)
+#   BENCH_OUT       directory for raw outputs (default: a new temporary one)
+#   BENCH_SKIP_GO=1 skip the Go benchmarks
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+DURATION=${BENCH_DURATION:-10s}
+COUNT=${BENCH_COUNT:-5}
+AGENTS=${BENCH_AGENTS:-1000}
+OUT=${BENCH_OUT:-$(mktemp -d -t edgeplane-bench.XXXXXX)}
+mkdir -p "$OUT"
+
+REDIS_PID=""
+cleanup() {
+	if [[ -n $REDIS_PID ]]; then
+		kill "$REDIS_PID" 2>/dev/null || true
+		wait "$REDIS_PID" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
+section() { printf '\n== %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+# jqn FILE EXPR: a number from a JSON result, "?" when jq is missing.
+jqn() { if have jq; then jq -r "$2" "$1"; else echo "?"; fi; }
+# ratio A B: A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) printf "%.2f", a / b; else print "?" }'; }
+
+section "machine"
+echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "nproc:    $(nproc)"
+echo "cpu:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "go:       $($GO version)"
+echo "load avg: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+echo "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "raw:      $OUT"
+
+# ---------------------------------------------------------------- Go benchmarks
+if [[ ${BENCH_SKIP_GO:-} != 1 ]]; then
+	section "go benchmarks (-benchmem)"
+	benchstat() {
+		if have benchstat; then
+			command benchstat "$@"
+		else
+			$GO run golang.org/x/perf/cmd/benchstat@latest "$@" 2>/dev/null
+		fi
+	}
+	# Packages with benchmarks: the codec is cheap (-count $COUNT); fan-out
+	# and backplane benchmarks start servers and run once or twice.
+	for spec in "./internal/frame:$COUNT" "./hubd:2" "./internal/backplane/memory:2" "./internal/backplane/redis:1" "./internal/loadtest:1"; do
+		pkg=${spec%:*} count=${spec##*:}
+		[[ -d $pkg ]] || continue
+		if ! $GO test -list '^Benchmark' "$pkg" 2>/dev/null | grep -q '^Benchmark'; then
+			echo "$pkg: no benchmarks"
+			continue
+		fi
+		name=$(echo "${pkg#./}" | tr / _)
+		echo "--- $pkg (-count $count)"
+		if ! $GO test -run '^$' -bench . -benchmem -count "$count" "$pkg" >"$OUT/$name.bench" 2>&1; then
+			echo "$pkg: benchmarks failed (see $OUT/$name.bench)"
+			tail -5 "$OUT/$name.bench"
+			continue
+		fi
+		if ! benchstat "$OUT/$name.bench"; then
+			grep -E '^(Benchmark|goos|goarch|cpu)' "$OUT/$name.bench"
+		fi
+	done
+	section "frame size (bytes/sample)"
+	$GO test ./internal/frame -run 'TestFrameSize$' -count=1 -v 2>&1 | grep -E 'bytes/sample' | sed 's/^ *[a-z_]*\.go:[0-9]*: //'
+fi
+
+# ------------------------------------------------------------------- load runs
+section "build edgeplane-load"
+$GO build -o "$OUT/edgeplane-load" ./hubd/cmd/edgeplane-load
+LOAD="$OUT/edgeplane-load"
+
+# load NAME ARGS...: one run, table to stdout, JSON to $OUT/NAME.json.
+load() {
+	local name=$1
+	shift
+	echo
+	echo "--- $name: edgeplane-load $*"
+	if ! "$LOAD" -duration "$DURATION" -json "$OUT/$name.json" "$@"; then
+		echo "($name: run failed or frames were lost, see above)"
+	fi
+}
+
+section "fan-out: one agent, N dashboards on its channel, in-process hub, memory backplane"
+load fanout-1 -inprocess -agents 1 -window 64 -clients 1
+load fanout-100 -inprocess -agents 1 -window 64 -clients 100
+load fanout-1000 -inprocess -agents 1 -window 64 -clients 1000
+load fanout-1000-cbor -inprocess -agents 1 -window 64 -clients 1000 -proto cbor
+
+section "ingest: $AGENTS agents, in-process hub, memory backplane"
+load ingest-memory -inprocess -agents "$AGENTS" -window 16 -clients 0
+
+# --------------------------------------------------------------------- Redis
+section "redis"
+if ! have redis-server || ! have redis-benchmark || ! have redis-cli; then
+	echo "redis-server, redis-benchmark or redis-cli not installed: Redis figures skipped"
+else
+	# A free port chosen by the kernel, never the system Redis's 6379.
+	PORT=6379
+	while [[ $PORT == 6379 ]]; do
+		PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
+	done
+	mkdir -p "$OUT/redis"
+	redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT/redis" \
+		--logfile "$OUT/redis/redis.log" --daemonize no &
+	REDIS_PID=$!
+	for _ in $(seq 100); do
+		redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$PORT (pid $REDIS_PID, --save \"\" --appendonly no)"
+
+	# The baseline: one EVALSHA per publication of a script that does what
+	# the backplane's publish script does for each publication (meta HMGET,
+	# dedup check, HSET, XADD MAXLEN ~, EXPIRE x2, PUBLISH of offset+payload),
+	# 100-byte payload, a random spool id per call so that every call stores.
+	# It is written out here rather than taken from
+	# internal/backplane/redis/broker_publish.lua, whose argument layout
+	# (several publications per call) may change; stream and meta keys are
+	# derived from one key so that random keys stay consistent.
+	LUA='local s, m = KEYS[1] .. ":s", KEYS[1] .. ":m"
+local meta = redis.call("hmget", m, "e", "o", "sp", "sq")
+local epoch, top = meta[1], tonumber(meta[2] or "0")
+if not epoch then epoch = ARGV[3]; top = 0; redis.call("del", s) end
+if ARGV[4] ~= "" and meta[3] == ARGV[4] and tonumber(ARGV[5]) <= tonumber(meta[4]) then return {epoch, top, 1} end
+local off = top + 1
+redis.call("hset", m, "e", epoch, "o", off, "sp", ARGV[4], "sq", ARGV[5])
+redis.call("xadd", s, "MAXLEN", "~", ARGV[6], off .. "-0", "d", ARGV[1])
+redis.call("expire", s, ARGV[7])
+redis.call("expire", m, ARGV[7])
+redis.call("publish", ARGV[2], off .. " " .. epoch .. " " .. ARGV[1])
+return {epoch, off, 0}'
+	PAYLOAD=$(head -c 100 /dev/zero | tr '\0' 'x')
+	SHA=$(redis-cli -p "$PORT" script load "$LUA")
+	echo
+	echo "--- redis-benchmark -p $PORT -n 200000 -P 16 -q -r 1000 evalsha <publish-equivalent script> 1 {dev/b__rand_int__} <100 bytes> bench:pub e s__rand_int__ 1 1000 600"
+	redis-benchmark -p "$PORT" -n 200000 -P 16 -q -r 1000 evalsha "$SHA" 1 \
+		'{dev/b__rand_int__}' "$PAYLOAD" bench:pub e 's__rand_int__' 1 1000 600 |
+		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | tee "$OUT/redis-evalsha.txt"
+	if [[ $(redis-cli -p "$PORT" dbsize) -lt 1000 ]]; then
+		echo "(the EVALSHA baseline stored fewer channels than expected: check the script)"
+	fi
+	echo
+	echo "--- redis-benchmark -p $PORT -n 200000 -P 16 -q publish bench:ch <100 bytes>"
+	redis-benchmark -p "$PORT" -n 200000 -P 16 -q publish bench:ch "$PAYLOAD" |
+		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | tee "$OUT/redis-publish.txt"
+	redis-cli -p "$PORT" flushall >/dev/null
+
+	if [[ -d internal/backplane/redis ]] && $GO build ./internal/backplane/redis 2>/dev/null; then
+		section "ingest: $AGENTS agents, in-process hub, Redis backplane on 127.0.0.1:$PORT"
+		load ingest-redis -inprocess -redis "127.0.0.1:$PORT" -agents "$AGENTS" -window 16 -clients 0
+		section "fan-out through Redis: one agent, 1000 dashboards"
+		load fanout-1000-redis -inprocess -redis "127.0.0.1:$PORT" -agents 1 -window 64 -clients 1000
+	else
+		echo "internal/backplane/redis is not ready (does not build): no Redis load run"
+	fi
+fi
+
+# ------------------------------------------------------------------- summary
+section "summary (this run)"
+f() { [[ -f $OUT/$1.json ]] && jqn "$OUT/$1.json" "$2" || echo "-"; }
+printf '%-22s %14s %16s %10s %10s %8s %6s %6s\n' run frames/s deliveries/s e2e-p50ms e2e-p99ms cores gaps dups
+for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor ingest-memory ingest-redis fanout-1000-redis; do
+	[[ -f $OUT/$run.json ]] || continue
+	printf '%-22s %14.0f %16.0f %10s %10s %8s %6s %6s\n' "$run" \
+		"$(f "$run" .frames_per_second)" "$(f "$run" .deliveries_per_second)" \
+		"$(f "$run" .end_to_end.p50_ms)" "$(f "$run" .end_to_end.p99_ms)" \
+		"$(f "$run" '.cpu_cores_in_window*100|round/100')" "$(f "$run" .gaps)" "$(f "$run" .duplicates)"
+done
+if [[ -f $OUT/redis-evalsha.txt && -f $OUT/ingest-redis.json ]]; then
+	evalsha=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-evalsha.txt" | cut -d' ' -f1 || true)
+	ingest=$(f ingest-redis .frames_per_second)
+	mem=$(f ingest-memory .frames_per_second)
+	echo
+	echo "redis-benchmark EVALSHA (publish script, -P 16): ${evalsha:-?} calls/s"
+	echo "hub ingest into Redis:                        ${ingest%.*} frames/s = $(ratio "$ingest" "${evalsha:-0}") x EVALSHA"
+	echo "hub ingest, memory backplane:                 ${mem%.*} frames/s; Redis/memory = $(ratio "$ingest" "$mem")"
+	echo "redis-server CPU during the Redis ingest:     $(f ingest-redis '.redis_cpu_cores*100|round/100') cores"
+	echo "target: 100000 frames/s from one hub into one Redis"
+fi
+if [[ -f $OUT/redis-publish.txt && -f $OUT/fanout-1000-redis.json ]]; then
+	pub=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-publish.txt" | cut -d' ' -f1 || true)
+	echo "redis-benchmark PUBLISH (-P 16):              ${pub:-?} msgs/s (yardstick for fan-out through Redis)"
+fi
