@@ -1,10 +1,12 @@
 package agent_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeplane/edgeplane/agent"
 	"github.com/edgeplane/edgeplane/internal/config"
@@ -123,6 +125,40 @@ func TestTokenFromFileAndEnv(t *testing.T) {
 			if c := h.accept(); c.auth != "Bearer from-"+name {
 				t.Fatalf("Authorization %q", c.auth)
 			}
+		})
+	}
+}
+
+func TestPeriphDriversFailByName(t *testing.T) {
+	// No GPIO or I²C here: the error names what was asked for. An optional
+	// sensor is skipped instead.
+	cases := []struct {
+		name, block, want string
+	}{
+		{"gpio input", `sensor "gpio" "button" { pin = "GPIO_NOPE" }`, `"GPIO_NOPE"`},
+		{"bme280", `sensor "bme280" "env" { bus = "bus-nope" }`, `"bus-nope"`},
+		{"gpio output", `actuator "gpio" "pump" { pin = "GPIO_NOPE" }`, `"GPIO_NOPE"`},
+		{"optional skipped", `sensor "bme280" "env" {
+  bus = "bus-nope"
+  optional = true
+}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAgent(t, hubless+"sensor \"sim.sine\" \"s\" {}\n"+tc.block+"\n", nil)
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			err := a.Run(ctx)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run = %v, want an error naming %s", err, tc.want)
+			}
+			t.Log(err)
 		})
 	}
 }

@@ -35,12 +35,19 @@ func sensorDrivers() map[string]func(p problems, name string, body hcl.Body) fun
 		"sim.walk":    simWalk,
 		"sim.toggle":  simToggle,
 		"soc.thermal": socThermal,
+		"sysstat":     sysstatSensor,
+		"gpio":        gpioInput,
+		"counter":     gpioCounter,
+		"bme280":      bme280Sensor,
+		"ads1115":     ads1115Sensor,
+		"ds18b20":     ds18b20Sensor,
 	}
 }
 
 func actuatorDrivers() map[string]func(p problems, name string, body hcl.Body) func() (hw.Actuator, error) {
 	return map[string]func(problems, string, hcl.Body) func() (hw.Actuator, error){
 		"sim.relay": simRelay,
+		"gpio":      gpioOutput,
 	}
 }
 

@@ -125,6 +125,69 @@ sensor "soc.thermal" "cpu" {
   # sysfs_root = "/sys"
 }
 
+# Load average, memory and disk use (hw/sysstat), from /proc and statfs.
+# Channels: system.load1, system.memory_used, system.disk_used ...
+sensor "sysstat" "system" {
+  period = "30s"
+  disk   = "/"          # the file system whose use is reported
+  # proc_root = "/proc"
+}
+
+# The periph drivers below find their bus or pin by name; a wrong name fails
+# at start listing what periph found ("i2c bus "3" not found; periph found:
+# "I2C1" (number 1)"). optional = true skips a device that is not plugged in.
+
+# A GPIO input: its level every period, and each (debounced) edge as it happens.
+sensor "gpio" "button" {
+  optional   = true
+  pin        = "GPIO17"  # periph pin name: "GPIO17", "P1_11", "17"
+  pull       = "up"      # up, down, none; unset keeps the pin's setting
+  edge       = "both"    # both (default), rising, falling, none
+  debounce   = "20ms"    # default 20ms; "0s" turns it off
+  active_low = true      # report true when the pin is low
+  period     = "10s"     # default 10s
+}
+
+# Pulses counted on a GPIO, reported as a rate in Hz (flow meters, anemometers).
+sensor "counter" "flow" {
+  optional = true
+  pin      = "GPIO22"
+  pull     = "up"
+  edge     = "falling"   # rising (default), falling, both
+  period   = "10s"       # counting window; default 10s
+  debounce = "5ms"       # default off; caps the rate at 1/debounce
+}
+
+# BME280 (temperature, humidity, pressure) or BMP280 on I²C.
+# Channels: env.temperature, env.humidity, env.pressure.
+sensor "bme280" "env" {
+  optional     = true
+  bus          = "1"     # periph bus name or number; default the first bus
+  address      = "0x76"  # 0x76 (default) or 0x77
+  period       = "10s"
+  oversampling = 4       # 1, 2, 4 (default), 8, 16
+}
+
+# DS18B20 temperature probe on 1-Wire.
+sensor "ds18b20" "tank" {
+  optional   = true
+  bus        = "w1"
+  address    = "28-0000070e41ac"  # default: the only probe on the bus
+  resolution = 12                 # bits, 9..12
+  period     = "10s"
+}
+
+# ADS1115 ADC channels on I²C, in volts. Channels: adc.ain0, adc.ain2-ain3.
+sensor "ads1115" "adc" {
+  optional   = true
+  bus        = "1"
+  address    = "0x48"
+  channels   = ["ain0", "ain2-ain3"]
+  full_scale = 4.096     # volts
+  data_rate  = 128       # samples per second
+  period     = "1s"
+}
+
 # Actuators: actuator "<driver>" "<name>" { ... }. Commands address them by
 # name: gpio.write {pin = "relay1", level = true}.
 
@@ -132,4 +195,11 @@ sensor "soc.thermal" "cpu" {
 actuator "sim.relay" "relay1" {
   # Level at start and when the agent stops. Default false (off).
   safe_level = false
+}
+
+# A GPIO output: driven to its safe level at start and when the agent stops.
+actuator "gpio" "pump" {
+  pin        = "GPIO27"
+  active_low = true      # most relay boards switch on a low level
+  safe_level = false     # logical level; true only for loads that must stay on
 }
