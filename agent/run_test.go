@@ -158,8 +158,8 @@ sensor "sim.sine" "s" {
 			if f.Seq != uint64(i+1) || f.T0 != time.Unix(0, f.T0).UnixNano() {
 				t.Errorf("frame %d has seq %d", i, f.Seq)
 			}
-			if !time.Unix(0, f.T0).Equal(start.Add(time.Duration(i)*time.Second + 100*time.Millisecond)) &&
-				!time.Unix(0, f.T0).Equal(start.Add(time.Duration(i) * time.Second)) {
+			if !time.Unix(0, f.T0).Equal(start.Add(time.Duration(i)*time.Second+100*time.Millisecond)) &&
+				!time.Unix(0, f.T0).Equal(start.Add(time.Duration(i)*time.Second)) {
 				t.Errorf("frame %d starts at %v", i, time.Unix(0, f.T0).Sub(start))
 			}
 		}

@@ -217,4 +217,3 @@ func TestReconnectAfterRejection(t *testing.T) {
 	}
 	h.accept()
 }
-
