@@ -44,7 +44,7 @@ type sharedBackplane struct {
 
 type handlerRef struct{}
 
-func newSharedBackplane(t *testing.T) *sharedBackplane {
+func newSharedBackplane(t testing.TB) *sharedBackplane {
 	t.Helper()
 	m, err := memory.New(&memory.Options{HistorySize: 100000})
 	if err != nil {
@@ -109,7 +109,7 @@ type runningBridge struct {
 
 // startBridge parses the HCL config src (with {{broker}} replaced by the
 // broker's address) and runs a bridge on bp until stop or the test's end.
-func startBridge(t *testing.T, bp backplane.Backplane, brokerAddr, src string) *runningBridge {
+func startBridge(t testing.TB, bp backplane.Backplane, brokerAddr, src string) *runningBridge {
 	t.Helper()
 	src = strings.ReplaceAll(src, "{{broker}}", brokerAddr)
 	cfg, err := bridge.ParseConfig(t.Name()+".hcl", []byte(src))
@@ -155,7 +155,7 @@ type subscriber struct {
 	msgs chan msg
 }
 
-func startSubscriber(t *testing.T, addr, clientID string, filters ...string) *subscriber {
+func startSubscriber(t testing.TB, addr, clientID string, filters ...string) *subscriber {
 	t.Helper()
 	u, err := url.Parse("mqtt://" + addr)
 	if err != nil {
@@ -213,7 +213,7 @@ func startSubscriber(t *testing.T, addr, clientID string, filters ...string) *su
 }
 
 // next returns the next message, failing the test after waitTimeout.
-func (s *subscriber) next(t *testing.T) msg {
+func (s *subscriber) next(t testing.TB) msg {
 	t.Helper()
 	select {
 	case m := <-s.msgs:
@@ -225,7 +225,7 @@ func (s *subscriber) next(t *testing.T) msg {
 }
 
 // publish sends one QoS 1 message from the subscriber's connection.
-func (s *subscriber) publish(t *testing.T, topic string, payload []byte, user ...string) {
+func (s *subscriber) publish(t testing.TB, topic string, payload []byte, user ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -250,7 +250,7 @@ type agent struct {
 	seq     uint64
 }
 
-func newAgent(t *testing.T, bp backplane.Backplane, id, region string, labels map[string]string) *agent {
+func newAgent(t testing.TB, bp backplane.Backplane, id, region string, labels map[string]string) *agent {
 	t.Helper()
 	a := &agent{bp: bp, id: id, spoolID: "spool-" + id}
 	err := bp.SetDevice(context.Background(), backplane.DeviceState{
@@ -271,7 +271,7 @@ func newAgent(t *testing.T, bp backplane.Backplane, id, region string, labels ma
 func frameAt(seq uint64) int64 { return 1733318400_000_000_000 + int64(seq)*10_000_000 + 123_456 }
 
 // send publishes the next frame: t = 20 + seq/100, rh = 40.5.
-func (a *agent) send(t *testing.T) uint64 {
+func (a *agent) send(t testing.TB) uint64 {
 	t.Helper()
 	a.seq++
 	st := &frame.Stored{Device: a.id, SpoolID: a.spoolID, Seq: a.seq, T0: frameAt(a.seq), Samples: []frame.Sample{
@@ -289,7 +289,7 @@ func (a *agent) send(t *testing.T) uint64 {
 }
 
 // storedFrames reads every frame of dev/<id> from bp.
-func storedFrames(t *testing.T, bp backplane.Broker, id string) []*frame.Stored {
+func storedFrames(t testing.TB, bp backplane.Broker, id string) []*frame.Stored {
 	t.Helper()
 	res, err := bp.History(context.Background(), frame.DeviceChannel(id), backplane.HistoryOptions{Last: 1 << 30})
 	if err != nil {
@@ -308,7 +308,7 @@ func storedFrames(t *testing.T, bp backplane.Broker, id string) []*frame.Stored 
 
 // eventually polls cond until it holds, failing after waitTimeout. It is
 // for state that has no event to wait on (a backplane's history).
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
@@ -323,7 +323,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // counter reads a counter or gauge of a bridge's registry (with one label
 // pair, or none).
-func counter(t *testing.T, b *runningBridge, name string, labelValue ...string) float64 {
+func counter(t testing.TB, b *runningBridge, name string, labelValue ...string) float64 {
 	t.Helper()
 	mfs, err := b.reg.Gather()
 	if err != nil {
@@ -359,7 +359,7 @@ func counter(t *testing.T, b *runningBridge, name string, labelValue ...string) 
 // have from an earlier run: subscribed to filters (QoS 1, No Local), kept
 // by the broker for ten minutes. Messages published before the bridge
 // starts are then queued for it, as in a link that has run before.
-func presubscribe(t *testing.T, addr, clientID string, filters ...string) {
+func presubscribe(t testing.TB, addr, clientID string, filters ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -424,7 +424,7 @@ func forEachBackplane(t *testing.T, f func(t *testing.T, open opener)) {
 	})
 }
 
-func mustGather(t *testing.T, b *runningBridge) []*dto.MetricFamily {
+func mustGather(t testing.TB, b *runningBridge) []*dto.MetricFamily {
 	t.Helper()
 	mfs, err := b.reg.Gather()
 	if err != nil {
