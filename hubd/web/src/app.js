@@ -216,6 +216,7 @@ export class App {
         d.hub = m.online ? m.hub || '' : '';
         d.region = m.online ? m.region || '' : '';
         if (was && !d.online) d.lastSeen = Math.max(d.lastSeen, Date.now());
+        d.shape++;
         d.dirty = true;
         if (!d.known || d.online !== was) this.scheduleDevicesRefresh();
         this.invalidate();

@@ -106,9 +106,11 @@ export class Device {
     this.minSeq = 0;
     this.maxSeq = 0;
     this.dirty = true;
+    this.shape = 0; // bumped when presence, labels or sensors change
   }
 
   update(info) {
+    this.shape++;
     this.known = true;
     this.online = !!info.online;
     this.hub = info.hub || '';

@@ -196,22 +196,34 @@ export class View {
     el.count.textContent = `${shown} of ${ids.length} devices`;
   }
 
+  // renderTile rebuilds a tile's markup only when its shape changed
+  // (presence, labels, sensors); otherwise it rewrites the few text nodes
+  // whose value changed, so that 50 live tiles cost no layout of the grid.
   renderTile(app, d, tile) {
-    tile.dataset.online = String(d.online);
-    const where = d.online ? [d.hub, d.region].filter(Boolean).join(' · ') : `last seen ${ago(d.lastSeen)}`;
-    const labels = Object.entries(d.labels).map(([k, v]) => `<button type="button" class="chip small" data-label-k="${esc(k)}" data-label-v="${esc(v)}">${esc(k)}=${esc(v)}</button>`).join('');
     const shown = tileSensors(d);
-    const rows = shown.map((s) => {
+    if (tile.shape !== d.shape) {
+      tile.shape = d.shape;
+      tile.dataset.online = String(d.online);
+      const labels = Object.entries(d.labels).map(([k, v]) => `<button type="button" class="chip small" data-label-k="${esc(k)}" data-label-v="${esc(v)}">${esc(k)}=${esc(v)}</button>`).join('');
+      const rows = shown.map((s) => `<li data-sensor="${esc(s.id)}"><span class="sid">${esc(s.id)}</span><span class="v">–</span><span class="unit">${esc(s.unit || '')}</span></li>`).join('');
+      const more = d.sensors.length > shown.length ? `<li class="muted">+${d.sensors.length - shown.length} more</li>` : '';
+      tile.innerHTML = `<header><span class="badge" data-online="${d.online}">${d.online ? 'online' : 'offline'}</span><h3>${esc(d.id)}</h3></header>`
+        + '<div class="where muted"></div>'
+        + (labels ? `<div class="labels">${labels}</div>` : '')
+        + `<ul class="values">${rows}${more}</ul>`;
+      tile.whereEl = tile.querySelector('.where');
+      tile.valueEls = [...tile.querySelectorAll('.values .v')];
+    }
+    const where = d.online ? [d.hub, d.region].filter(Boolean).join(' · ') : `last seen ${ago(d.lastSeen)}`;
+    if (tile.whereEl.textContent !== where) tile.whereEl.textContent = where;
+    for (let i = 0; i < shown.length; i++) {
+      const s = shown[i];
       const last = d.last.get(s.id);
       let val = last ? formatValue(last.v, s.resolution) : '–';
       if (isActuator(s) && (last || app.lastCommand(d.id, s.id))) val = actuatorLevel(d, s, app) ? 'on' : 'off';
-      return `<li data-sensor="${esc(s.id)}"${last ? ` data-seq="${last.seq}"` : ''}><span class="sid">${esc(s.id)}</span><span class="v">${esc(val)}</span><span class="unit">${esc(s.unit || '')}</span></li>`;
-    }).join('');
-    const more = d.sensors.length > shown.length ? `<li class="muted">+${d.sensors.length - shown.length} more</li>` : '';
-    tile.innerHTML = `<header><span class="badge" data-online="${d.online}">${d.online ? 'online' : 'offline'}</span><h3>${esc(d.id)}</h3></header>`
-      + `<div class="where muted">${esc(where)}</div>`
-      + (labels ? `<div class="labels">${labels}</div>` : '')
-      + `<ul class="values">${rows}${more}</ul>`;
+      const el = tile.valueEls[i];
+      if (el && el.textContent !== val) el.textContent = val;
+    }
   }
 
   renderDetail(app) {
