@@ -4,7 +4,16 @@ package frame
 var (
 	AppendJSONRounded    = appendJSONRounded
 	AppendJSONFloatValue = appendJSONFloatValue
+	RoundTo              = roundTo
 )
+
+// RoundToSlow is roundTo without its integer fast path.
+func RoundToSlow(v, res float64) float64 {
+	if q := v / res; q < 1<<53 && q > -(1<<53) {
+		return roundToSlow(v, res, q)
+	}
+	return v
+}
 
 // ParseJSON is the JSON parser of the dashboard link with limits out of the way.
 func ParseJSON(b []byte) (any, error) {

@@ -332,7 +332,7 @@ func (p *jsonParser) numberText() ([]byte, error) {
 		}
 		return p.i > n
 	}
-	if p.b[p.i] == '-' {
+	if p.i < len(p.b) && p.b[p.i] == '-' {
 		p.i++
 	}
 	if p.i < len(p.b) && p.b[p.i] == '0' {

@@ -111,7 +111,7 @@ var pow10 = [...]float64{1, 10, 100, 1000, 1e4, 1e5, 1e6}
 // shortest that reads back to v — the same digits strconv would print, at
 // a fraction of the cost. Anything else goes through appendJSONFloatValue.
 func appendJSONRounded(dst []byte, v, res float64) []byte {
-	d, ok := fastDecimals(res)
+	d, _, ok := fastRes(res)
 	if !ok || !(math.Abs(v) < 1e9) {
 		return appendJSONFloatValue(dst, v)
 	}
@@ -143,28 +143,6 @@ func appendJSONRounded(dst []byte, v, res float64) []byte {
 		m--
 	}
 	return append(dst, buf[:m]...)
-}
-
-// fastDecimals returns the decimals of the resolutions appendJSONRounded
-// prints from integers.
-func fastDecimals(res float64) (int, bool) {
-	switch res {
-	case 1, 2, 5:
-		return 0, true
-	case 0.1, 0.2, 0.5:
-		return 1, true
-	case 0.01, 0.02, 0.05, 0.25:
-		return 2, true
-	case 0.001, 0.002, 0.005, 0.125:
-		return 3, true
-	case 0.0001, 0.0625:
-		return 4, true
-	case 0.00001, 0.03125:
-		return 5, true
-	case 0.000001, 0.015625:
-		return 6, true
-	}
-	return 0, false
 }
 
 // appendJSONMillis appends unix nanoseconds as milliseconds with µs

@@ -19,6 +19,21 @@ func roundTo(v, res float64) float64 {
 	if math.Abs(q) >= 1<<53 {
 		return v // v's own spacing is coarser than res: nothing to round
 	}
+	if d, k, ok := fastRes(res); ok && math.Abs(q)*float64(k) < 1<<53 {
+		// res is k/10^d: the multiple is m/10^d with m an exact integer, and
+		// IEEE division of two exact values is correctly rounded, so this is
+		// the float64 nearest the decimal, as the strconv path below gives.
+		m := math.Round(q) * float64(k)
+		if m == 0 {
+			return 0
+		}
+		return m / pow10[d]
+	}
+	return roundToSlow(v, res, q)
+}
+
+// roundToSlow rounds through strconv, for any resolution.
+func roundToSlow(v, res, q float64) float64 {
 	r := math.Round(q) * res
 	if math.IsInf(r, 0) {
 		return v // the next multiple is beyond float64
@@ -37,6 +52,54 @@ func roundTo(v, res float64) float64 {
 		return 0 // no negative zero from rounding -0.001 to 0.01
 	}
 	return f
+}
+
+// fastRes describes the usual resolutions as k/10^d, for the integer fast
+// paths of roundTo and appendJSONRounded.
+func fastRes(res float64) (d int, k int64, ok bool) {
+	switch res {
+	case 1:
+		return 0, 1, true
+	case 2:
+		return 0, 2, true
+	case 5:
+		return 0, 5, true
+	case 0.1:
+		return 1, 1, true
+	case 0.2:
+		return 1, 2, true
+	case 0.5:
+		return 1, 5, true
+	case 0.01:
+		return 2, 1, true
+	case 0.02:
+		return 2, 2, true
+	case 0.05:
+		return 2, 5, true
+	case 0.25:
+		return 2, 25, true
+	case 0.001:
+		return 3, 1, true
+	case 0.002:
+		return 3, 2, true
+	case 0.005:
+		return 3, 5, true
+	case 0.125:
+		return 3, 125, true
+	case 0.0001:
+		return 4, 1, true
+	case 0.0625:
+		return 4, 625, true
+	case 0.00001:
+		return 5, 1, true
+	case 0.03125:
+		return 5, 3125, true
+	case 0.000001:
+		return 6, 1, true
+	case 0.015625:
+		return 6, 15625, true
+	}
+	return 0, 0, false
 }
 
 // resDecimals returns the digits after the decimal point of res written in

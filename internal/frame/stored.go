@@ -27,8 +27,7 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 	if !ValidDeviceID(s.Device) {
 		return dst, fmt.Errorf("frame: encode stored: device id %q does not match [A-Za-z0-9._-]{1,64}", s.Device)
 	}
-	var res map[string]string // sensor -> encoded float, first resolution seen wins
-	var resVal map[string]float64
+	var resVal map[string]float64 // sensor -> resolution; the first one seen wins
 	for i := range s.Samples {
 		v := s.Samples[i].Value
 		if v.kind != KindFloat || v.res == 0 {
@@ -37,10 +36,8 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 		if _, ok := resVal[s.Samples[i].Sensor]; !ok {
 			if resVal == nil {
 				resVal = make(map[string]float64)
-				res = make(map[string]string)
 			}
 			resVal[s.Samples[i].Sensor] = v.res
-			res[s.Samples[i].Sensor] = ""
 		}
 	}
 	p := planSamples(s.Samples)
@@ -63,7 +60,7 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 	}
 	if len(resVal) > 0 {
 		dst = appendHead(appendUint(dst, 6), majMap, uint64(len(resVal)))
-		for _, k := range sortedKeys(res, cborKeyLess) {
+		for _, k := range sortedKeys(resVal, cborKeyLess) {
 			dst = appendFloat(appendText(dst, k), resVal[k], 0)
 		}
 	}

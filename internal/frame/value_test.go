@@ -144,3 +144,17 @@ func TestJSONRoundedDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundToFastPath: the integer path gives the float64 the decimal
+// (strconv) path gives, for every resolution it covers.
+func TestRoundToFastPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	resolutions := []float64{1, 2, 5, 0.1, 0.2, 0.5, 0.01, 0.02, 0.05, 0.25, 0.001, 0.002, 0.005, 0.125, 0.0001, 0.0625, 0.00001, 0.03125, 0.000001, 0.015625}
+	for i := 0; i < 300000; i++ {
+		res := resolutions[i%len(resolutions)]
+		v := (r.Float64()*2 - 1) * math.Pow(10, float64(r.IntN(14)-4))
+		if got, want := frame.RoundTo(v, res), frame.RoundToSlow(v, res); got != want || math.Signbit(got) != math.Signbit(want) {
+			t.Fatalf("roundTo(%v, %v) = %v, strconv path %v", v, res, got, want)
+		}
+	}
+}
