@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +23,53 @@ type follower struct {
 	counts   map[uint64]int // device seq -> times received
 	resets   int
 	maxSeq   uint64
-	progress chan uint64 // each new highest seq, dropped when nobody listens
+	times    map[int64]int // sample time (unix ns) -> times received
+	progress chan uint64   // each new highest seq, dropped when nobody listens
+	lastT0   atomic.Int64  // t0 of the newest frame (unix ns), read by the test goroutine
+}
+
+func newFollower(url, ch string) *follower {
+	return &follower{url: url, ch: ch, counts: map[uint64]int{}, times: map[int64]int{}, progress: make(chan uint64)}
+}
+
+// waitSeq returns once the follower has seen seq target.
+func (f *follower) waitSeq(t *testing.T, ctx context.Context, target uint64) uint64 {
+	t.Helper()
+	for {
+		select {
+		case s := <-f.progress:
+			if s >= target {
+				return s
+			}
+		case <-ctx.Done():
+			t.Fatalf("the follower did not reach seq %d", target)
+		}
+	}
+}
+
+// waitTime returns once the follower has seen a frame with t0 after tm.
+func (f *follower) waitTime(t *testing.T, ctx context.Context, tm time.Time) {
+	t.Helper()
+	for {
+		select {
+		case <-f.progress:
+			if time.Unix(0, f.lastT0Seen()).After(tm) {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("the follower saw no frame sampled after %v", tm)
+		}
+	}
+}
+
+// checkExactlyOnce fails unless seqs 1..maxSeq were each received once.
+func (f *follower) checkExactlyOnce(t *testing.T) {
+	t.Helper()
+	for s := uint64(1); s <= f.maxSeq; s++ {
+		if n := f.counts[s]; n != 1 {
+			t.Errorf("seq %d received %d times", s, n)
+		}
+	}
 }
 
 // run follows the channel until ctx ends.
@@ -78,6 +125,10 @@ func (f *follower) session(ctx context.Context) {
 					continue
 				}
 				f.counts[m.Seq]++
+				for _, smp := range m.Samples {
+					f.times[m.T0+int64(smp.DT)*1000]++
+				}
+				f.storeT0(m.T0)
 				f.pos.Off = m.Off
 				if m.Seq > f.maxSeq {
 					f.maxSeq = m.Seq
@@ -100,40 +151,26 @@ func TestHubRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
 	defer cancel()
-	f := &follower{url: h.wsURL(), ch: "dev/pi-4", counts: map[uint64]int{}, progress: make(chan uint64)}
+	f := newFollower(h.wsURL(), "dev/pi-4")
 	fctx, fstop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); f.run(fctx) }()
-	waitSeq := func(target uint64) uint64 {
-		t.Helper()
-		for {
-			select {
-			case s := <-f.progress:
-				if s >= target {
-					return s
-				}
-			case <-ctx.Done():
-				t.Fatalf("the follower did not reach seq %d", target)
-			}
-		}
-	}
 
-	before := waitSeq(40)
+	before := f.waitSeq(t, ctx, 40)
 	h.stop() // drain: dashboards and the agent get 1001
 	startHub(t, h.addr, nil)
-	waitSeq(before + 100)
+	f.waitSeq(t, ctx, before+100)
 	fstop()
 	<-done
 
 	if f.resets == 0 {
 		t.Fatal("the client never learnt that the history was lost")
 	}
-	for s := uint64(1); s <= f.maxSeq; s++ {
-		if n := f.counts[s]; n != 1 {
-			t.Errorf("seq %d received %d times", s, n)
-		}
-	}
+	f.checkExactlyOnce(t)
 	if !t.Failed() {
 		t.Logf("seqs 1..%d each exactly once across the restart (%d reset)", f.maxSeq, f.resets)
 	}
 }
+
+func (f *follower) storeT0(t0 int64)  { f.lastT0.Store(t0) }
+func (f *follower) lastT0Seen() int64 { return f.lastT0.Load() }
