@@ -69,7 +69,8 @@ if [[ ${BENCH_SKIP_GO:-} != 1 ]]; then
 	for spec in "./internal/frame:$COUNT" "./hubd:2" "./internal/backplane/memory:2" "./internal/backplane/redis:1" "./internal/loadtest:1"; do
 		pkg=${spec%:*} count=${spec##*:}
 		[[ -d $pkg ]] || continue
-		if ! $GO test -list '^Benchmark' "$pkg" 2>/dev/null | grep -q '^Benchmark'; then
+		list=$($GO test -list '^Benchmark' "$pkg" 2>/dev/null || true)
+		if ! grep -q '^Benchmark' <<<"$list"; then
 			echo "$pkg: no benchmarks"
 			continue
 		fi
@@ -104,11 +105,16 @@ load() {
 	fi
 }
 
+# Fan-out frames carry one sample: about 130 bytes as a JSON frame, near the
+# 100-byte payloads of the yardstick. "max": the agent sends as fast as its
+# window of 64 un-ACKed frames allows; "r1000": 1000 frames/s, for latency.
 section "fan-out: one agent, N dashboards on its channel, in-process hub, memory backplane"
-load fanout-1 -inprocess -agents 1 -window 64 -clients 1
-load fanout-100 -inprocess -agents 1 -window 64 -clients 100
-load fanout-1000 -inprocess -agents 1 -window 64 -clients 1000
-load fanout-1000-cbor -inprocess -agents 1 -window 64 -clients 1000 -proto cbor
+load fanout-1 -inprocess -agents 1 -samples 1 -window 64 -clients 1
+load fanout-100 -inprocess -agents 1 -samples 1 -window 64 -clients 100
+load fanout-1000 -inprocess -agents 1 -samples 1 -window 64 -clients 1000
+load fanout-1000-cbor -inprocess -agents 1 -samples 1 -window 64 -clients 1000 -proto cbor
+load fanout-100-r1000 -inprocess -agents 1 -samples 1 -rate 1000 -window 256 -clients 100
+load fanout-1000-r1000 -inprocess -agents 1 -samples 1 -rate 1000 -window 256 -clients 1000
 
 section "ingest: $AGENTS agents, in-process hub, memory backplane"
 load ingest-memory -inprocess -agents "$AGENTS" -window 16 -clients 0
@@ -159,21 +165,23 @@ return {epoch, off, 0}'
 	echo "--- redis-benchmark -p $PORT -n 200000 -P 16 -q -r 1000 evalsha <publish-equivalent script> 1 {dev/b__rand_int__} <100 bytes> bench:pub e s__rand_int__ 1 1000 600"
 	redis-benchmark -p "$PORT" -n 200000 -P 16 -q -r 1000 evalsha "$SHA" 1 \
 		'{dev/b__rand_int__}' "$PAYLOAD" bench:pub e 's__rand_int__' 1 1000 600 |
-		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | tee "$OUT/redis-evalsha.txt"
+		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | sed 's/.*: //' | tee "$OUT/redis-evalsha.txt"
 	if [[ $(redis-cli -p "$PORT" dbsize) -lt 1000 ]]; then
 		echo "(the EVALSHA baseline stored fewer channels than expected: check the script)"
 	fi
 	echo
 	echo "--- redis-benchmark -p $PORT -n 200000 -P 16 -q publish bench:ch <100 bytes>"
 	redis-benchmark -p "$PORT" -n 200000 -P 16 -q publish bench:ch "$PAYLOAD" |
-		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | tee "$OUT/redis-publish.txt"
+		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | sed 's/.*: //' | tee "$OUT/redis-publish.txt"
 	redis-cli -p "$PORT" flushall >/dev/null
 
 	if [[ -d internal/backplane/redis ]] && $GO build ./internal/backplane/redis 2>/dev/null; then
 		section "ingest: $AGENTS agents, in-process hub, Redis backplane on 127.0.0.1:$PORT"
 		load ingest-redis -inprocess -redis "127.0.0.1:$PORT" -agents "$AGENTS" -window 16 -clients 0
-		section "fan-out through Redis: one agent, 1000 dashboards"
-		load fanout-1000-redis -inprocess -redis "127.0.0.1:$PORT" -agents 1 -window 64 -clients 1000
+		section "cross-hub fan-out through Redis: one agent on hub A, N dashboards on hub B"
+		load xhub-100 -inprocess -redis "127.0.0.1:$PORT" -crosshub -agents 1 -samples 1 -window 64 -clients 100
+		load xhub-1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -agents 1 -samples 1 -window 64 -clients 1000
+		load xhub-1000-r1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -agents 1 -samples 1 -rate 1000 -window 256 -clients 1000
 	else
 		echo "internal/backplane/redis is not ready (does not build): no Redis load run"
 	fi
@@ -183,11 +191,11 @@ fi
 section "summary (this run)"
 f() { [[ -f $OUT/$1.json ]] && jqn "$OUT/$1.json" "$2" || echo "-"; }
 printf '%-22s %14s %16s %10s %10s %8s %6s %6s\n' run frames/s deliveries/s e2e-p50ms e2e-p99ms cores gaps dups
-for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor ingest-memory ingest-redis fanout-1000-redis; do
+for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor fanout-100-r1000 fanout-1000-r1000 ingest-memory ingest-redis xhub-100 xhub-1000 xhub-1000-r1000; do
 	[[ -f $OUT/$run.json ]] || continue
 	printf '%-22s %14.0f %16.0f %10s %10s %8s %6s %6s\n' "$run" \
 		"$(f "$run" .frames_per_second)" "$(f "$run" .deliveries_per_second)" \
-		"$(f "$run" .end_to_end.p50_ms)" "$(f "$run" .end_to_end.p99_ms)" \
+		"$(f "$run" '.end_to_end.p50_ms*100|round/100')" "$(f "$run" '.end_to_end.p99_ms*100|round/100')" \
 		"$(f "$run" '.cpu_cores_in_window*100|round/100')" "$(f "$run" .gaps)" "$(f "$run" .duplicates)"
 done
 if [[ -f $OUT/redis-evalsha.txt && -f $OUT/ingest-redis.json ]]; then
@@ -201,7 +209,7 @@ if [[ -f $OUT/redis-evalsha.txt && -f $OUT/ingest-redis.json ]]; then
 	echo "redis-server CPU during the Redis ingest:     $(f ingest-redis '.redis_cpu_cores*100|round/100') cores"
 	echo "target: 100000 frames/s from one hub into one Redis"
 fi
-if [[ -f $OUT/redis-publish.txt && -f $OUT/fanout-1000-redis.json ]]; then
+if [[ -f $OUT/redis-publish.txt && -f $OUT/xhub-1000.json ]]; then
 	pub=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-publish.txt" | cut -d' ' -f1 || true)
 	echo "redis-benchmark PUBLISH (-P 16):              ${pub:-?} msgs/s (yardstick for fan-out through Redis)"
 fi
