@@ -18,7 +18,7 @@ export function installDebugHook(win, app) {
     errors: () => app.errors.map((e) => ({ ...e })),
     devices: () => [...app.devices.values()].map((d) => ({
       id: d.id, online: d.online, hub: d.hub, region: d.region, labels: { ...d.labels },
-      sensors: d.sensors.map((s) => ({ ...s })), lastSeen: d.lastSeen, known: d.known,
+      sensors: d.sensors.map((s) => ({ ...s })), lastSeen: d.lastSeen, known: d.known, seqRestarts: d.seqRestarts,
     })),
     /** Subscriptions: channel, mode (overview|detail), filtered, epoch, off. */
     subs: () => [...app.subs.values()].map((s) => ({
@@ -48,7 +48,7 @@ export function installDebugHook(win, app) {
     /** Seqs of the unfiltered frames received for the detailed device, sorted. */
     seqs(device) {
       const d = app.devices.get(device);
-      return d && d.seqs ? [...d.seqs].sort((a, b) => a - b) : [];
+      return d && d.seqs ? [...d.seqs.keys()].sort((a, b) => a - b) : [];
     },
     /** Seqs missing between the lowest and highest received (detailed device). */
     missingSeqs(device) {

@@ -102,9 +102,11 @@ export class Device {
     this.known = false; // listed by the hub's devices reply
     this.last = new Map(); // sensor id -> {t, v, seq, off, at (arrival, ms)}
     this.series = null; // Map sensor id -> Series, only while detailed
-    this.seqs = null; // Set of seqs from unfiltered frames, only while detailed
+    this.seqs = null; // Map seq -> t0 of unfiltered frames, only while detailed
     this.minSeq = 0;
     this.maxSeq = 0;
+    this.maxT0 = 0;
+    this.seqRestarts = 0; // times the device was seen counting again
     this.dirty = true;
     this.shape = 0; // bumped when presence, labels or sensors change
   }
@@ -129,9 +131,18 @@ export class Device {
   /** Starts keeping every sample and seq (the device is shown in detail). */
   startDetail() {
     this.series = new Map();
-    this.seqs = new Set();
+    this.seqs = new Map(); // seq -> t0
     this.minSeq = 0;
     this.maxSeq = 0;
+    this.maxT0 = 0;
+  }
+
+  restartSeqs() {
+    this.seqs.clear();
+    this.minSeq = 0;
+    this.maxSeq = 0;
+    this.maxT0 = 0;
+    this.seqRestarts++;
   }
 
   stopDetail() {
@@ -143,17 +154,24 @@ export class Device {
    * Applies one frame. unfiltered frames are deduplicated by seq (a history
    * replay overlapping live frames) and counted for the gap check. Returns
    * false when the frame was a duplicate.
+   *
+   * Dashboard frames do not carry the agent's spool id, so a device that
+   * started counting again (new spool: seq 1 after a reinstall, or after a
+   * restart with an in-memory queue) is recognised by its frames: a seen seq
+   * with another t0, or a seq below every one seen with a t0 above every one
+   * seen. Then the seq bookkeeping starts over; the samples stay.
    */
   applyFrame(f, unfiltered) {
     if (this.seqs && unfiltered) {
-      if (this.seqs.has(f.seq)) return false;
-      if (this.seqs.size >= MAX_SEQS) {
-        this.seqs.clear();
-        this.minSeq = 0;
+      const seenT0 = this.seqs.get(f.seq);
+      if (seenT0 === f.t0) return false;
+      if (seenT0 !== undefined || (this.minSeq && f.seq < this.minSeq && f.t0 > this.maxT0) || this.seqs.size >= MAX_SEQS) {
+        this.restartSeqs();
       }
-      this.seqs.add(f.seq);
+      this.seqs.set(f.seq, f.t0);
       if (!this.minSeq || f.seq < this.minSeq) this.minSeq = f.seq;
       if (f.seq > this.maxSeq) this.maxSeq = f.seq;
+      if (f.t0 > this.maxT0) this.maxT0 = f.t0;
     }
     const samples = Array.isArray(f.samples) ? f.samples : [];
     let newest = 0;

@@ -56,3 +56,21 @@ test('Device keeps only last values outside detail', () => {
   d.labels = { site: 'x' };
   assert.equal(d.matches(new Map([['site', 'x']])), true);
 });
+
+test('Device notices a device that started counting again', () => {
+  const d = new Device('pi-9');
+  d.startDetail();
+  const f = (seq, t0) => ({ seq, off: seq, t0, samples: [['t', 0, 1]] });
+  for (let i = 1; i <= 50; i++) d.applyFrame(f(100 + i, 1e12 + i * 100), true);
+  // Same seq, same t0: a replayed duplicate.
+  assert.equal(d.applyFrame(f(120, 1e12 + 20 * 100), true), false);
+  // A new spool: seq 1 again, later in time; not a duplicate, not a gap.
+  assert.equal(d.applyFrame(f(1, 1e12 + 60 * 100), true), true);
+  assert.equal(d.seqRestarts, 1);
+  assert.equal(d.applyFrame(f(2, 1e12 + 61 * 100), true), true);
+  assert.deepEqual(d.missingSeqs(), []);
+  // A seen seq with another t0 is another frame too.
+  assert.equal(d.applyFrame(f(2, 1e12 + 99 * 100), true), true);
+  assert.equal(d.seqRestarts, 2);
+  assert.equal(d.series.get('t').x.length, 53);
+});
