@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -206,6 +207,13 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	b := &batcher{q: q, flush: s.flush, max: s.maxSamples, res: res, log: a.log.Named("batch"), m: a.m}
 	up := newUplink(a, q)
 
+	var srv *http.Server
+	var ln net.Listener
+	if s.metricsListen != "" {
+		if srv, ln, err = a.newHTTPServer(s.metricsListen); err != nil {
+			return err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, r := range sensors {
 		g.Go(func() error { return a.sample(gctx, r, readings) })
@@ -215,12 +223,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	g.Go(func() error { return b.run(gctx, readings) })
 	g.Go(func() error { return up.run(gctx) })
-	if s.metricsListen != "" {
-		srv, err := a.newHTTPServer(s.metricsListen)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return serveHTTP(gctx, srv) })
+	if srv != nil {
+		g.Go(func() error { return serveHTTP(gctx, srv, ln) })
 	}
 	if a.ready != nil {
 		a.ready()

@@ -11,9 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// newHTTPServer serves /metrics and /healthz (200 while Healthy, else 503
-// with the reason) on addr, for the local Prometheus and the operator.
-func (a *Agent) newHTTPServer(addr string) (*http.Server, error) {
+// newHTTPServer listens on addr for /metrics and /healthz (200 while
+// Healthy, else 503 with the reason), for the local Prometheus and the
+// operator. It listens at once, so the port is bound before Ready.
+func (a *Agent) newHTTPServer(addr string) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
 	if a.gather != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(a.gather, promhttp.HandlerOpts{}))
@@ -31,15 +32,15 @@ func (a *Agent) newHTTPServer(addr string) (*http.Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          a.log.Named("http").StandardLogger(nil),
 	}
-	return srv, nil
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent: metrics listen: %w", err)
+	}
+	return srv, ln, nil
 }
 
-// serveHTTP listens and serves until ctx ends, then shuts down.
-func serveHTTP(ctx context.Context, srv *http.Server) error {
-	ln, err := net.Listen("tcp", srv.Addr)
-	if err != nil {
-		return fmt.Errorf("agent: metrics listen: %w", err)
-	}
+// serveHTTP serves on ln until ctx ends, then shuts down.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
