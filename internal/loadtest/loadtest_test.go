@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,19 @@ func TestRunUnreachableHub(t *testing.T) {
 	}
 	if _, err := r.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "dial") {
 		t.Fatalf("Run against a closed port: %v; want a dial error", err)
+	}
+}
+
+// A run whose context ends early stops every agent, dashboard and the
+// in-process hub (goleak checks that in TestMain) and says so.
+func TestRunCancelled(t *testing.T) {
+	r, err := loadtest.New(&loadtest.Config{InProcess: true, Agents: 2, Clients: 2, Duration: time.Hour}, &loadtest.Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := r.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run: %v; want it to end with the context's deadline", err)
 	}
 }

@@ -205,6 +205,9 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("loadtest: run stopped before its end: %w", err)
+	}
 	r.collect(res, clients)
 	return res, nil
 }
