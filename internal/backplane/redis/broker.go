@@ -61,6 +61,10 @@ type Options struct {
 	// over them by rendezvous hashing. Every hub of a region must list the
 	// same servers: a hub with a different list reads other streams.
 	Addrs []string
+	// Cluster says Addrs are seed nodes of one Redis Cluster instead of
+	// standalone servers: commands follow the slots, notifications use
+	// sharded pub/sub (SPUBLISH, SSUBSCRIBE on the slot's master).
+	Cluster bool
 	// Username and Password authenticate to every server (ACL or
 	// requirepass); empty means none.
 	Username string
@@ -113,6 +117,11 @@ type Broker struct {
 	log    hclog.Logger
 	m      *metrics
 	shards []*shard
+	// cluster is the Cluster client when Options.Cluster; shards then holds
+	// one shard that uses it.
+	cluster *goredis.ClusterClient
+	// subscribersChanged (cap 1) tells Run that subscribers grew.
+	subscribersChanged chan struct{}
 
 	publish, history, presenceSet, presenceExpire, hubsRegistry *goredis.Script
 
@@ -122,9 +131,10 @@ type Broker struct {
 	inflight  sync.WaitGroup // Publish, History, Subscribe... calls; Add under mu while not closed
 
 	// mu guards the following fields.
-	mu      sync.Mutex
-	closed  bool
-	running bool
+	mu          sync.Mutex
+	closed      bool
+	running     bool
+	subscribers map[string]*subscriber // by address: one per standalone server, one per cluster master in use
 }
 
 // New validates opts and returns a Broker. It does not connect: servers
@@ -183,7 +193,25 @@ func New(opts *Options) (*Broker, error) {
 		hubsRegistry:   goredis.NewScript(hubsRegistryLua),
 		done:           make(chan struct{}),
 	}
-	for _, a := range o.Addrs {
+	b.subscribers = make(map[string]*subscriber)
+	b.subscribersChanged = make(chan struct{}, 1)
+	if o.Cluster {
+		b.cluster = goredis.NewClusterClient(&goredis.ClusterOptions{
+			Addrs:                    o.Addrs,
+			Username:                 o.Username,
+			Password:                 o.Password,
+			DialTimeout:              o.DialTimeout,
+			ReadTimeout:              o.IOTimeout,
+			WriteTimeout:             o.IOTimeout,
+			MaxRetries:               -1, // as for standalone servers, below
+			DialerRetries:            1,
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		})
+		b.cluster.AddHook(b.m.hook())
+		b.shards = []*shard{{addr: "cluster", client: b.cluster}}
+		return b, nil
+	}
+	for i, a := range o.Addrs {
 		c := goredis.NewClient(&goredis.Options{
 			Addr:         a,
 			Username:     o.Username,
@@ -201,7 +229,11 @@ func New(opts *Options) (*Broker, error) {
 			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		})
 		c.AddHook(b.m.hook())
-		b.shards = append(b.shards, newShard(a, c))
+		sub := newSubscriber(a, c, false)
+		// The region's presence and the hub channels live on the first server.
+		sub.presence, sub.hub = i == 0, i == 0 && o.HubID != ""
+		b.shards = append(b.shards, &shard{addr: a, client: c, sub: sub})
+		b.subscribers[a] = sub
 	}
 	return b, nil
 }
@@ -285,12 +317,25 @@ func (b *Broker) Ready(ctx context.Context) error {
 	if b.isClosed() {
 		return backplane.ErrClosed
 	}
+	if b.cluster != nil {
+		return wrap("ready", b.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			return c.Ping(ctx).Err()
+		}))
+	}
 	for _, s := range b.shards {
-		if err := s.client.Ping(ctx).Err(); err != nil {
+		if err := s.sub.client.Ping(ctx).Err(); err != nil {
 			return wrap("ready "+s.addr, err)
 		}
 	}
 	return nil
+}
+
+// publishCmd is the notification command of the scripts.
+func (b *Broker) publishCmd() string {
+	if b.cluster != nil {
+		return "spublish"
+	}
+	return "publish"
 }
 
 // Run delivers publications of subscribed channels and presence changes to
@@ -327,9 +372,26 @@ func (b *Broker) Run(ctx context.Context, h backplane.Handler) error {
 		}
 		return nil
 	})
-	for i, s := range b.shards {
-		g.Go(func() error { return b.runShard(ctx, s, i == 0, h) })
-	}
+	g.Go(func() error {
+		// One reader per subscriber, started as subscribers appear.
+		started := make(map[*subscriber]bool)
+		if b.cluster != nil {
+			b.placeClusterChannels(ctx)
+		}
+		for {
+			for _, s := range b.allSubscribers() {
+				if !started[s] {
+					started[s] = true
+					g.Go(func() error { return b.runSubscriber(ctx, s, h) })
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-b.subscribersChanged:
+			}
+		}
+	})
 	g.Go(func() error { return b.runPresenceSweep(ctx) })
 	return g.Wait()
 }
@@ -351,6 +413,42 @@ func (b *Broker) Close() error {
 				err = fmt.Errorf("backplane/redis: close %s: %w", s.addr, cerr)
 			}
 		}
+		// A cluster's node clients belong to the cluster client.
 	})
 	return err
+}
+
+// placeClusterChannels finds the masters of the presence and hub channels
+// and marks their subscribers, retrying until it succeeds or ctx ends.
+func (b *Broker) placeClusterChannels(ctx context.Context) {
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		err := b.placeChannel(ctx, b.o.Region, b.presenceChannel(), func(s *subscriber) { s.presence = true })
+		if err == nil && b.o.HubID != "" {
+			err = b.placeChannel(ctx, b.o.HubID, b.hubChannel(b.o.HubID), func(s *subscriber) { s.hub = true })
+		}
+		if err == nil {
+			return
+		}
+		b.log.Warn("cluster not reachable", "error", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (b *Broker) placeChannel(ctx context.Context, tag, name string, mark func(*subscriber)) error {
+	s, err := b.subscriberFor(ctx, tag, name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	mark(s)
+	ps := s.ps
+	s.mu.Unlock()
+	if ps != nil {
+		_ = s.subscribe(ctx, ps, name) // a failure is the connection's: it reconnects with it
+	}
+	return nil
 }

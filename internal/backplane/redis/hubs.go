@@ -25,7 +25,14 @@ func (b *Broker) SendToHub(ctx context.Context, hub string, data []byte) error {
 		return backplane.ErrClosed
 	}
 	defer b.inflight.Done()
-	n, err := b.presenceShard().client.Publish(ctx, b.hubChannel(hub), data).Result()
+	c := b.presenceShard().client
+	var cmd *goredis.IntCmd
+	if b.cluster != nil {
+		cmd = c.SPublish(ctx, b.hubChannel(hub), data)
+	} else {
+		cmd = c.Publish(ctx, b.hubChannel(hub), data)
+	}
+	n, err := cmd.Result()
 	if err != nil {
 		return wrap("send to hub "+hub, err)
 	}

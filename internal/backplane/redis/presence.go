@@ -97,7 +97,7 @@ func (b *Broker) SetDevice(ctx context.Context, d backplane.DeviceState, ttl tim
 		ms = max(ttl.Milliseconds(), 1)
 	}
 	err = b.presenceSet.Run(ctx, b.presenceShard().client, b.presenceKeys(),
-		d.ID, v, cmp, strconv.FormatInt(ms, 10), b.presenceChannel(), "publish").Err()
+		d.ID, v, cmp, strconv.FormatInt(ms, 10), b.presenceChannel(), b.publishCmd()).Err()
 	return wrap("set device "+d.ID, err)
 }
 
@@ -165,7 +165,7 @@ func (b *Broker) runPresenceSweep(ctx context.Context) error {
 		case <-t.C:
 		}
 		n, err := b.presenceExpire.Run(ctx, b.presenceShard().client, b.presenceKeys(),
-			1000, b.presenceChannel(), "publish").Int64()
+			1000, b.presenceChannel(), b.publishCmd()).Int64()
 		switch {
 		case err != nil && ctx.Err() == nil:
 			if !failing {

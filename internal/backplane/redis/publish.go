@@ -107,9 +107,13 @@ const perCall = 16
 // publications per call, all calls in one pipeline.
 func (b *Broker) sendBatch(ctx context.Context, s *shard, batch []*pubReq) {
 	b.m.batchSize.Observe(float64(len(batch)))
-	groups := make([][]*pubReq, 0, (len(batch)+perCall-1)/perCall)
+	per := perCall
+	if b.cluster != nil {
+		per = 1 // the keys of one script call must share a slot
+	}
+	groups := make([][]*pubReq, 0, (len(batch)+per-1)/per)
 	for len(batch) > 0 {
-		n := min(len(batch), perCall)
+		n := min(len(batch), per)
 		groups = append(groups, batch[:n])
 		batch = batch[n:]
 	}
@@ -155,7 +159,7 @@ func (b *Broker) runPublish(ctx context.Context, s *shard, groups [][]*pubReq, e
 	for i, g := range groups {
 		keys := make([]string, 0, 2*len(g))
 		args := make([]any, 0, 3+5*len(g))
-		args = append(args, maxLen, ttl, "publish")
+		args = append(args, maxLen, ttl, b.publishCmd())
 		for _, r := range g {
 			keys = append(keys, b.streamKey(r.ch), b.metaKey(r.ch))
 			args = append(args, r.data, b.pubsubName(r.ch), newEpoch(), r.opts.SpoolID, r.opts.Seq)

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"context"
+	"fmt"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
@@ -9,17 +11,41 @@ import (
 	"github.com/edgeplane/edgeplane/internal/backplane"
 )
 
-// shard is one standalone Redis server with its publish queue, pub/sub
-// connection and the subscribed channels that hash to it.
+// cmdClient is what the Broker needs of a go-redis client: a standalone
+// *goredis.Client or a *goredis.ClusterClient (which routes each command by
+// the slot of its first key).
+type cmdClient interface {
+	goredis.Scripter
+	Pipeline() goredis.Pipeliner
+	Publish(ctx context.Context, channel string, message any) *goredis.IntCmd
+	SPublish(ctx context.Context, channel string, message any) *goredis.IntCmd
+	HGetAll(ctx context.Context, key string) *goredis.MapStringStringCmd
+	HGet(ctx context.Context, key, field string) *goredis.StringCmd
+	Close() error
+}
+
+// shard is where commands for a channel go: one standalone server, or the
+// whole cluster, with its publish queue.
 type shard struct {
 	addr   string
-	client *goredis.Client
+	client cmdClient
 	q      pubQueue
+	sub    *subscriber // standalone: this server's pub/sub; nil on a cluster
+}
+
+// subscriber is one pub/sub connection (to a standalone server, or to one
+// cluster master with sharded pub/sub) and the channels subscribed on it.
+type subscriber struct {
+	addr    string
+	client  *goredis.Client // where the pub/sub connection goes
+	sharded bool            // SSUBSCRIBE (cluster) instead of SUBSCRIBE
 
 	// mu guards the following fields.
-	mu   sync.Mutex
-	ps   *goredis.PubSub    // the connected pub/sub, nil while reconnecting
-	subs map[string]*cursor // subscribed channels
+	mu       sync.Mutex
+	ps       *goredis.PubSub    // the connected pub/sub, nil while reconnecting
+	subs     map[string]*cursor // subscribed channels
+	presence bool               // also carries the region's presence channel
+	hub      bool               // also carries this hub's channel
 }
 
 // cursor is where delivery of a subscribed channel stands. A new cursor
@@ -30,13 +56,27 @@ type cursor struct {
 	confirmed bool               // a subscription of this cursor was confirmed
 }
 
-func newShard(addr string, c *goredis.Client) *shard {
-	return &shard{addr: addr, client: c, subs: make(map[string]*cursor)}
+func newSubscriber(addr string, c *goredis.Client, sharded bool) *subscriber {
+	return &subscriber{addr: addr, client: c, sharded: sharded, subs: make(map[string]*cursor)}
+}
+
+func (s *subscriber) subscribe(ctx context.Context, ps *goredis.PubSub, names ...string) error {
+	if s.sharded {
+		return ps.SSubscribe(ctx, names...)
+	}
+	return ps.Subscribe(ctx, names...)
+}
+
+func (s *subscriber) unsubscribe(ctx context.Context, ps *goredis.PubSub, names ...string) error {
+	if s.sharded {
+		return ps.SUnsubscribe(ctx, names...)
+	}
+	return ps.Unsubscribe(ctx, names...)
 }
 
 // shardFor picks ch's server by rendezvous (highest random weight) hashing:
 // stable across hubs that list the same servers in any order, and adding a
-// server moves only the channels it now wins.
+// server moves only the channels it now wins. A cluster is one shard.
 func (b *Broker) shardFor(ch string) *shard {
 	if len(b.shards) == 1 {
 		return b.shards[0]
@@ -53,4 +93,43 @@ func (b *Broker) shardFor(ch string) *shard {
 		}
 	}
 	return best
+}
+
+// subscriberFor returns the subscriber that carries the pub/sub channel
+// name (whose hash tag is ch, the region or the hub id): the server of its
+// shard, or on a cluster the master that owns its slot, created on first
+// use and started by Run. Slot ownership is read when a subscriber is
+// created; a slot migrated later is not followed (see the package doc).
+func (b *Broker) subscriberFor(ctx context.Context, ch, name string) (*subscriber, error) {
+	if b.cluster == nil {
+		return b.shardFor(ch).sub, nil
+	}
+	node, err := b.cluster.MasterForKey(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("slot owner of %s: %w", name, err)
+	}
+	addr := node.Options().Addr
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.subscribers[addr]; s != nil {
+		return s, nil
+	}
+	s := newSubscriber(addr, node, true)
+	b.subscribers[addr] = s
+	select {
+	case b.subscribersChanged <- struct{}{}:
+	default:
+	}
+	return s, nil
+}
+
+// allSubscribers lists the subscribers known now.
+func (b *Broker) allSubscribers() []*subscriber {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]*subscriber, 0, len(b.subscribers))
+	for _, s := range b.subscribers {
+		out = append(out, s)
+	}
+	return out
 }

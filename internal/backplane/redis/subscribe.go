@@ -24,7 +24,10 @@ func (b *Broker) Subscribe(ctx context.Context, ch string) error {
 		return backplane.ErrClosed
 	}
 	defer b.inflight.Done()
-	s := b.shardFor(ch)
+	s, err := b.subscriberFor(ctx, ch, b.pubsubName(ch))
+	if err != nil {
+		return wrap("subscribe "+ch, err)
+	}
 	s.mu.Lock()
 	known := s.subs[ch] != nil
 	s.mu.Unlock()
@@ -34,7 +37,7 @@ func (b *Broker) Subscribe(ctx context.Context, ch string) error {
 	// The cursor starts at the top read before the subscription is active;
 	// the fill after its confirmation delivers what came in between, so a
 	// History call after Subscribe never misses a live publication.
-	res, err := b.readHistory(ctx, s, ch, backplane.HistoryOptions{})
+	res, err := b.readHistory(ctx, b.shardFor(ch), ch, backplane.HistoryOptions{})
 	if err != nil {
 		return wrap("subscribe "+ch, err)
 	}
@@ -49,7 +52,7 @@ func (b *Broker) Subscribe(ctx context.Context, ch string) error {
 	if ps != nil {
 		// A failure here means the connection is broken; Run notices,
 		// reconnects and subscribes every channel again.
-		if err := ps.Subscribe(ctx, b.pubsubName(ch)); err != nil {
+		if err := s.subscribe(ctx, ps, b.pubsubName(ch)); err != nil {
 			b.log.Debug("subscribe failed, left to the reconnect", "channel", ch, "error", err)
 		}
 	}
@@ -62,29 +65,32 @@ func (b *Broker) Unsubscribe(ctx context.Context, ch string) error {
 		return backplane.ErrClosed
 	}
 	defer b.inflight.Done()
-	s := b.shardFor(ch)
+	s, err := b.subscriberFor(ctx, ch, b.pubsubName(ch))
+	if err != nil {
+		return wrap("unsubscribe "+ch, err)
+	}
 	s.mu.Lock()
 	_, known := s.subs[ch]
 	delete(s.subs, ch)
 	ps := s.ps
 	s.mu.Unlock()
 	if known && ps != nil {
-		if err := ps.Unsubscribe(ctx, b.pubsubName(ch)); err != nil {
+		if err := s.unsubscribe(ctx, ps, b.pubsubName(ch)); err != nil {
 			b.log.Debug("unsubscribe failed, left to the reconnect", "channel", ch, "error", err)
 		}
 	}
 	return nil
 }
 
-// runShard keeps s's pub/sub connection up until ctx ends: connect,
+// runSubscriber keeps s's pub/sub connection up until ctx ends: connect,
 // subscribe everything, deliver; on failure wait a growing, jittered delay
 // and start again.
-func (b *Broker) runShard(ctx context.Context, s *shard, presence bool, h backplane.Handler) error {
+func (b *Broker) runSubscriber(ctx context.Context, s *subscriber, h backplane.Handler) error {
 	const minDelay, maxDelay = 50 * time.Millisecond, 2 * time.Second
 	delay := minDelay
 	for {
 		start := time.Now()
-		err := b.runPubSub(ctx, s, presence, h)
+		err := b.runPubSub(ctx, s, h)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -104,8 +110,13 @@ func (b *Broker) runShard(ctx context.Context, s *shard, presence bool, h backpl
 }
 
 // runPubSub runs one pub/sub connection until it fails or ctx ends.
-func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backplane.Handler) error {
-	ps := s.client.Subscribe(ctx) // no channels yet: connects on first use
+func (b *Broker) runPubSub(ctx context.Context, s *subscriber, h backplane.Handler) error {
+	var ps *goredis.PubSub // no channels yet: connects on first use
+	if s.sharded {
+		ps = s.client.SSubscribe(ctx)
+	} else {
+		ps = s.client.Subscribe(ctx)
+	}
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // unblocks Receive
 	defer stop()
@@ -116,6 +127,7 @@ func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backp
 	for ch := range s.subs {
 		names = append(names, b.pubsubName(ch))
 	}
+	presence, hub := s.presence, s.hub
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -126,12 +138,12 @@ func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backp
 	}()
 	if presence {
 		names = append(names, b.presenceChannel())
-		if b.o.HubID != "" {
-			names = append(names, b.hubChannel(b.o.HubID))
-		}
+	}
+	if hub {
+		names = append(names, b.hubChannel(b.o.HubID))
 	}
 	if len(names) > 0 {
-		if err := ps.Subscribe(ctx, names...); err != nil {
+		if err := s.subscribe(ctx, ps, names...); err != nil {
 			return fmt.Errorf("subscribe: %w", err)
 		}
 	} else if err := ps.Ping(ctx); err != nil { // connect now, to notice an outage
@@ -155,7 +167,7 @@ func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backp
 		pinged = false
 		switch m := msg.(type) {
 		case *goredis.Subscription:
-			if m.Kind != "subscribe" {
+			if m.Kind != "subscribe" && m.Kind != "ssubscribe" {
 				continue
 			}
 			if ch, ok := b.channelOf(m.Channel); ok {
@@ -164,17 +176,15 @@ func (b *Broker) runPubSub(ctx context.Context, s *shard, presence bool, h backp
 				}
 			}
 		case *goredis.Message:
-			if presence {
-				switch m.Channel {
-				case b.presenceChannel():
-					b.deliverPresence(m.Payload, h)
-					continue
-				case b.hubChannel(b.o.HubID):
-					if hh, ok := h.(backplane.HubHandler); ok {
-						hh.HandleHubMessage([]byte(m.Payload))
-					}
-					continue
+			switch {
+			case m.Channel == b.presenceChannel():
+				b.deliverPresence(m.Payload, h)
+				continue
+			case b.o.HubID != "" && m.Channel == b.hubChannel(b.o.HubID):
+				if hh, ok := h.(backplane.HubHandler); ok {
+					hh.HandleHubMessage([]byte(m.Payload))
 				}
+				continue
 			}
 			ch, ok := b.channelOf(m.Channel)
 			if !ok {
@@ -201,7 +211,7 @@ func parseNotification(payload string) (uint64, string, []byte, bool) {
 // live handles a notification: the next offset is delivered; an older one
 // (already delivered by a fill) is dropped; anything else is a gap or a new
 // epoch and is repaired from the stream.
-func (b *Broker) live(ctx context.Context, s *shard, ch, payload string, h backplane.Handler) error {
+func (b *Broker) live(ctx context.Context, s *subscriber, ch, payload string, h backplane.Handler) error {
 	off, epoch, data, ok := parseNotification(payload)
 	if !ok {
 		b.log.Error("malformed notification", "channel", ch)
@@ -231,7 +241,7 @@ func (b *Broker) live(ctx context.Context, s *shard, ch, payload string, h backp
 // fill delivers what ch's stream holds after the cursor. afterSubscribe
 // says why: a (re)subscription was confirmed, or a live notification did
 // not follow the cursor.
-func (b *Broker) fill(ctx context.Context, s *shard, ch string, h backplane.Handler, afterSubscribe bool) error {
+func (b *Broker) fill(ctx context.Context, s *subscriber, ch string, h backplane.Handler, afterSubscribe bool) error {
 	s.mu.Lock()
 	cur := s.subs[ch]
 	if cur == nil {
@@ -249,7 +259,8 @@ func (b *Broker) fill(ctx context.Context, s *shard, ch string, h backplane.Hand
 	}
 	s.mu.Unlock()
 
-	res, err := b.readHistory(ctx, s, ch, backplane.HistoryOptions{Since: &pos})
+	sh := b.shardFor(ch)
+	res, err := b.readHistory(ctx, sh, ch, backplane.HistoryOptions{Since: &pos})
 	if err != nil {
 		return fmt.Errorf("fill %s: %w", ch, err)
 	}
@@ -257,7 +268,7 @@ func (b *Broker) fill(ctx context.Context, s *shard, ch string, h backplane.Hand
 	if !res.Recovered {
 		// Another epoch, or the gap is trimmed: announce it and deliver what
 		// is kept.
-		res, err = b.readHistory(ctx, s, ch, backplane.HistoryOptions{Last: b.o.HistorySize})
+		res, err = b.readHistory(ctx, sh, ch, backplane.HistoryOptions{Last: b.o.HistorySize})
 		if err != nil {
 			return fmt.Errorf("fill %s: %w", ch, err)
 		}
