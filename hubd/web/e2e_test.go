@@ -187,7 +187,7 @@ func TestDashboardE2E(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("node e2e/run.mjs: %v", err)
 	}
-	for ev, n := range map[string]int{"online": 1, "chart": 1, "value": 3, "restart": 1, "recovered": 1, "command": 2, "done": 1} {
+	for ev, n := range map[string]int{"online": 1, "chart": 1, "value": 3, "restart": 1, "recovered": 1, "command": 2, "window": 1, "done": 1} {
 		if seen[ev] < n {
 			t.Errorf("run.mjs reported %d %q events, want %d", seen[ev], ev, n)
 		}

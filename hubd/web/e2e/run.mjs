@@ -111,7 +111,7 @@ async function run(browser) {
     await page.click('#login-form button[type=submit]');
   }
 
-  // 1. Connected, the token gone from the address bar, device listed online.
+  // 1. Connected, device listed online.
   await waitFor('connection ready', () => window.edgeplane && window.edgeplane.conn().state === 'ready');
   await waitFor(`tile of ${device} online`, (id) => !!document.querySelector(`.tile[data-device="${CSS.escape(id)}"][data-online="true"]`), device);
   emit({ event: 'online', device });
@@ -178,7 +178,20 @@ async function run(browser) {
     await shot(page, 'desktop');
   }
 
-  // 6. CBOR: switch protocol; frames keep coming with no gap.
+  // 6. A longer window is backfilled from history.
+  {
+    const n = await ep(([d, s]) => window.edgeplane.samples(d, s).length, [device, sensor]);
+    await page.selectOption('#window', '300');
+    await waitFor('5 min window backfilled', ([d, s, k]) => {
+      const sub = window.edgeplane.subs().find((x) => x.ch === `dev/${d}`);
+      return sub && sub.active && sub.mode === 'detail' && window.edgeplane.samples(d, s).length >= k;
+    }, [device, sensor, n]);
+    const missing = await ep(([d]) => window.edgeplane.missingSeqs(d), [device]);
+    emit({ event: 'window', seconds: 300, points: await ep(([d, s]) => window.edgeplane.samples(d, s).length, [device, sensor]) });
+    if (missing.length) fail(`seqs missing after the window change: ${missing.slice(0, 20).join(',')}`);
+  }
+
+  // 7. CBOR: switch protocol; frames keep coming with no gap.
   {
     const before = await ep(([d]) => ({ seqs: window.edgeplane.seqs(d), connects: window.edgeplane.conn().connects }), [device]);
     const lastBefore = before.seqs[before.seqs.length - 1];
@@ -190,14 +203,14 @@ async function run(browser) {
     await checkValue(page, 'cbor');
   }
 
-  // 7. Phone width: still readable (no horizontal scroll), charts fit.
+  // 8. Phone width: still readable (no horizontal scroll), charts fit.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300); // ResizeObserver → uPlot setSize on the next frame
   const overflow = await ep(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 1) fail(`page scrolls sideways by ${overflow}px at phone width`);
   await shot(page, 'phone');
 
-  // 8. A link with #token= logs in a fresh tab; the token leaves the
+  // 9. A link with #token= logs in a fresh tab; the token leaves the
   // address bar and stays in session storage only.
   if (token) {
     const tab = await (await browser.newContext()).newPage();

@@ -308,7 +308,7 @@ export class View {
         else res = `<span class="result failed">${c.level ? 'on' : 'off'} failed: ${esc(c.error)}</span>`;
       }
       const busy = c && c.ok === null;
-      return `<div class="actuator" data-actuator="${esc(s.id)}"><button type="button" role="switch" class="switch" data-pin="${esc(s.id)}" aria-checked="${on}"${busy || !d.online ? ' disabled' : ''}><span class="knob"></span></button>`
+      return `<div class="actuator" data-actuator="${esc(s.id)}"><button type="button" role="switch" class="switch" data-pin="${esc(s.id)}" aria-label="${esc(s.id)}" aria-checked="${on}"${busy || !d.online ? ' disabled' : ''}><span class="knob"></span></button>`
         + `<label>${esc(s.id)} <span class="muted">${esc(s.kind)}</span></label> <span class="state">${on ? 'on' : 'off'}</span> ${res}</div>`;
     }).join('');
   }
