@@ -159,7 +159,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	s := a.s
 	a.log.Info("starting", "device", s.deviceID, "version", version.Get().Version,
-		"hub", s.urls, "flush_interval", s.flush, "max_samples", s.maxSamples,
+		"hub", s.urls, "flush_interval", s.flush.String(), "max_samples", s.maxSamples,
 		"queue", a.queueKind(), "sensors", len(s.sensors), "actuators", len(s.actuators))
 
 	q, err := a.openQueue(ctx)
@@ -293,7 +293,7 @@ func (a *Agent) openSensors() ([]*sensorRun, error) {
 		if r.period.Load() == 0 && !r.events {
 			return out, fmt.Errorf("agent: sensor %q %q: it has no period and produces no events; set period", spec.driver, spec.name)
 		}
-		a.log.Debug("sensor open", "sensor", spec.name, "driver", spec.driver, "period", time.Duration(r.period.Load()), "events", r.events)
+		a.log.Debug("sensor open", "sensor", spec.name, "driver", spec.driver, "period", time.Duration(r.period.Load()).String(), "events", r.events)
 	}
 	return out, nil
 }

@@ -169,7 +169,7 @@ func (a *Agent) sensorInterval(args map[string]any) (any, error) {
 	for _, r := range a.sensors {
 		if r.spec.name == name {
 			r.setPeriod(p)
-			a.log.Info("sensor period changed by command", "sensor", name, "period", p)
+			a.log.Info("sensor period changed by command", "sensor", name, "period", p.String())
 			return map[string]any{"sensor": name, "period_ms": uint64(p / time.Millisecond)}, nil
 		}
 	}

@@ -62,7 +62,7 @@ func (u *uplink) run(ctx context.Context) error {
 	s := u.a.s
 	b := &backoff{min: s.reconnectMin, max: s.reconnectMax, rand: u.a.rand}
 	reconnect(ctx, b, u.session, func(err error, d time.Duration) {
-		u.log.Warn("hub connection ended; reconnecting", "error", err, "retry_in", d.Round(time.Millisecond))
+		u.log.Warn("hub connection ended; reconnecting", "error", err, "retry_in", d.Round(time.Millisecond).String())
 	})
 	return nil
 }
