@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -101,7 +102,9 @@ func (a *agentConn) run(ctx context.Context) {
 	defer cancel()
 	a.srv.m.agents.Inc()
 	defer a.srv.m.agents.Dec()
-	a.conn.SetReadLimit(a.srv.cfg.r.agentMessageBytes)
+	// readMessage enforces the size limit itself, so that the agent gets
+	// ERROR 413 before the 1009 (PROTOCOL.md, "Limits").
+	a.conn.SetReadLimit(-1)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -171,8 +174,13 @@ func (a *agentConn) state(online bool) backplane.DeviceState {
 func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 	lim := &frame.Limits{MaxMessageBytes: int(a.srv.cfg.r.agentMessageBytes)}
 	for {
-		_, b, err := a.conn.Read(ctx)
+		b, err := a.readMessage(ctx)
 		if err != nil {
+			var pe *protoError
+			if errors.As(err, &pe) {
+				a.fail(ctx, err)
+				return nil
+			}
 			return err
 		}
 		msgs, err := frame.DecodeAgent(b, lim)
@@ -213,6 +221,24 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 			}
 		}
 	}
+}
+
+// readMessage reads one WebSocket message of at most the agent message
+// limit; a longer one is a 413 protocol error (the rest is not read).
+func (a *agentConn) readMessage(ctx context.Context) ([]byte, error) {
+	_, r, err := a.conn.Reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit := a.srv.cfg.r.agentMessageBytes
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errorf(413, "message over the limit of %d bytes", limit)
+	}
+	return b, nil
 }
 
 func (a *agentConn) writeAck(ctx context.Context) error {

@@ -102,6 +102,8 @@ type subscription struct {
 	// history it buffers what the stream delivers (see subscribe.go).
 	buffering bool
 	buf       []bufItem
+	maxBuf    int  // bound of buf: the session's send queue bound in messages
+	overflow  bool // buf hit maxBuf: the session is closed as a slow consumer
 }
 
 // bufItem is a delivery held while its subscription reads history.
@@ -317,6 +319,10 @@ func (s *stream) emitLocked(epoch string, df *frame.DashFrame) {
 // subscription recovers. It reports whether a frame was queued.
 func (sub *subscription) deliverLocked(it bufItem) bool {
 	if sub.buffering {
+		if len(sub.buf) >= sub.maxBuf {
+			sub.overflow = true
+			return false
+		}
 		sub.buf = append(sub.buf, it)
 		return false
 	}

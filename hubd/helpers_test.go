@@ -124,15 +124,15 @@ func (h *testHub) metric(name, labels string) float64 {
 	return 0
 }
 
-// waitMetric waits until metric name{labels} reaches at least want.
+// waitMetric waits until metric name{labels} equals want.
 func (h *testHub) waitMetric(name, labels string, want float64) {
 	h.t.Helper()
 	deadline := time.Now().Add(waitTimeout)
-	for h.metric(name, labels) < want {
+	for h.metric(name, labels) != want {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("%s{%s} = %v, want >= %v", name, labels, h.metric(name, labels), want)
+			h.t.Fatalf("%s{%s} = %v, want %v", name, labels, h.metric(name, labels), want)
 		}
-		time.Sleep(5 * time.Millisecond) // polling a metric: no event to wait on
+		time.Sleep(5 * time.Millisecond) // polling a metric: there is no event to wait on
 	}
 }
 

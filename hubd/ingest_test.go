@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -107,7 +106,7 @@ func TestIngestBadInput(t *testing.T) {
 		{"second hello", [][]byte{hello(), hello()}, 400, websocket.StatusPolicyViolation},
 		{"missing required key", [][]byte{{0xa2, 0x00, 0x01, 0x01, 0x63, 'b', 'a', 'd'}}, 400, websocket.StatusPolicyViolation},
 		{"garbage", [][]byte{{0xff, 0xfe, 0x00, 0x13}}, 0, websocket.StatusInvalidFramePayloadData},
-		{"oversize", [][]byte{make([]byte, 8<<10)}, 0, websocket.StatusMessageTooBig},
+		{"oversize", [][]byte{make([]byte, 8<<10)}, 413, websocket.StatusMessageTooBig},
 		{"hub message kind", [][]byte{mustAgent(t, &frame.Ack{Seq: 1})}, 400, websocket.StatusPolicyViolation},
 		{"bad device id", [][]byte{{0xa4, 0x00, 0x01, 0x01, 0x63, 'a', '/', 'b', 0x05, 0x01, 0x06, 0x61, 's'}}, 400, websocket.StatusPolicyViolation},
 	}
@@ -195,11 +194,5 @@ func TestDeviceReplaced(t *testing.T) {
 		t.Fatalf("old link: %v", err)
 	}
 	a2.publish(1)
-	deadline := time.Now().Add(waitTimeout)
-	for h.metric("edgeplane_hub_agents", "") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("agents gauge")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	h.waitMetric("edgeplane_hub_agents", "", 1)
 }

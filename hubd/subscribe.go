@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/coder/websocket"
+
 	"github.com/edgeplane/edgeplane/hubd/internal/window"
 	"github.com/edgeplane/edgeplane/internal/backplane"
 	"github.com/edgeplane/edgeplane/internal/frame"
@@ -54,7 +56,7 @@ func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 	if err != nil {
 		return s.replyError(m, backplaneError(err))
 	}
-	sub := &subscription{ch: m.Ch, sink: s, buffering: true}
+	sub := &subscription{ch: m.Ch, sink: s, buffering: true, maxBuf: s.q.maxMsgs}
 	c.mu.Lock()
 	c.addLocked(sub, filt)
 	c.mu.Unlock()
@@ -93,6 +95,12 @@ func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 		return nil
 	}
 	s.srv.m.deliveries.Add(float64(n))
+	if sub.overflow {
+		// More was published while History ran than the queue may hold.
+		s.srv.m.slowConsumers.WithLabelValues(slowQueueMessages).Inc()
+		s.end(websocket.StatusTryAgainLater, "slow consumer: fell behind while reading history", false)
+		return nil
+	}
 	for _, it := range liveAfter(sub.buf, hr.Position) {
 		if b := it.msg.bytes(s.proto); b != nil && !s.enqueue(b) {
 			break
