@@ -12,6 +12,8 @@ version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo de
 case $version in [0-9]*) ;; v[0-9]*) version=${version#v} ;; *) version="0.0.0~$version" ;; esac
 dist=${DIST:-dist}
 arches=("$@")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 [ ${#arches[@]} -gt 0 ] || arches=(amd64 arm64 armhf)
 for a in "${arches[@]}"; do
   case $a in
@@ -20,8 +22,10 @@ for a in "${arches[@]}"; do
   esac
   [ -x "$dist/$t/edgeplane-agent" ] || DIST=$dist scripts/cross.sh "$t"
   for n in agent hubd bridge; do
-    EP_NAME=$n EP_ARCH=$a EP_BINDIR=$dist/$t EP_VERSION=$version \
-      $NFPM package --config packaging/nfpm/nfpm.yaml --packager deb --target "$dist/" >/dev/null
+    # nfpm expands variables in some fields only; fill them all in here.
+    sed -e "s|\${EP_NAME}|$n|g" -e "s|\${EP_ARCH}|$a|g" -e "s|\${EP_BINDIR}|$dist/$t|g" -e "s|\${EP_VERSION}|$version|g" \
+      packaging/nfpm/nfpm.yaml >"$work/nfpm-$n-$a.yaml"
+    $NFPM package --config "$work/nfpm-$n-$a.yaml" --packager deb --target "$dist/" >/dev/null
   done
 done
 ls -1 "$dist"/*.deb
