@@ -150,6 +150,9 @@ export class App {
 
   async onReady() {
     this.gen++;
+    // A hub may name itself in the auth reply (optional "hub", "region").
+    const r = this.conn.authReply;
+    this.hubInfo = { hub: (r && r.hub) || '', region: (r && r.region) || '' };
     const gen = this.gen;
     // presence first, so that no change between the devices reply and the
     // presence subscription is missed.

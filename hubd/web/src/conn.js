@@ -94,10 +94,11 @@ export class Conn {
     this.connects++;
     this.schedulePing();
     const token = this.token();
+    this.authReply = null;
     try {
       if (token) {
         this.setState('authenticating', {});
-        await this.request({ op: 'auth', token });
+        this.authReply = await this.request({ op: 'auth', token });
       }
     } catch (err) {
       if (ws !== this.ws) return;
