@@ -39,4 +39,13 @@
 // Channels are spread over several standalone servers (Options.Addrs) by
 // rendezvous hashing of the channel name, so adding a server moves only the
 // channels it wins. Channel names must not contain '{' or '}'.
+//
+// With Options.Cluster the Addrs are seeds of one Redis Cluster: commands
+// follow the slots, scripts notify with SPUBLISH, and each master in use
+// gets one SSUBSCRIBE connection for the channels of its slots (presence and
+// hub channels included). One script call then carries one publication (the
+// keys of a call must share a slot). Slot ownership is read when a master's
+// subscriber is created: after resharding or a failover to a replica, hubs
+// must be restarted to follow it; a master that restarts in place (kill -9,
+// restart) is followed, and its lost channels come back with a reset.
 package redis

@@ -28,9 +28,18 @@ func (h *hubRecorder) HandleHubMessage(data []byte) {
 }
 
 func TestSendToHub(t *testing.T) {
-	srv := testenv.StartRedis(t, nil)
-	a := newBroker(t, []string{srv.Addr()}, &redis.Options{HubID: "hub-a"})
-	bHub := newBroker(t, []string{srv.Addr()}, &redis.Options{HubID: "hub-b", Prefix: a.Prefix()})
+	t.Run("standalone", func(t *testing.T) {
+		srv := testenv.StartRedis(t, nil)
+		testSendToHub(t, []string{srv.Addr()}, false)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		testSendToHub(t, testenv.StartRedisCluster(t, nil).Addrs(), true)
+	})
+}
+
+func testSendToHub(t *testing.T, addrs []string, cluster bool) {
+	a := newBroker(t, addrs, &redis.Options{HubID: "hub-a", Cluster: cluster})
+	bHub := newBroker(t, addrs, &redis.Options{HubID: "hub-b", Prefix: a.Prefix(), Cluster: cluster})
 	recA := &hubRecorder{Recorder: backplanetest.NewRecorder(t), got: make(chan struct{}, 10)}
 	recB := &hubRecorder{Recorder: backplanetest.NewRecorder(t), got: make(chan struct{}, 10)}
 	run(t, a, recA)

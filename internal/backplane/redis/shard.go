@@ -60,18 +60,31 @@ func newSubscriber(addr string, c *goredis.Client, sharded bool) *subscriber {
 	return &subscriber{addr: addr, client: c, sharded: sharded, subs: make(map[string]*cursor)}
 }
 
+// subscribe sends SUBSCRIBE, or one SSUBSCRIBE per channel: the channels
+// of one SSUBSCRIBE must share a slot (CROSSSLOT otherwise). Replies are
+// read by the receive loop, so this costs no round trips.
 func (s *subscriber) subscribe(ctx context.Context, ps *goredis.PubSub, names ...string) error {
-	if s.sharded {
-		return ps.SSubscribe(ctx, names...)
+	if !s.sharded {
+		return ps.Subscribe(ctx, names...)
 	}
-	return ps.Subscribe(ctx, names...)
+	for _, n := range names {
+		if err := ps.SSubscribe(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *subscriber) unsubscribe(ctx context.Context, ps *goredis.PubSub, names ...string) error {
-	if s.sharded {
-		return ps.SUnsubscribe(ctx, names...)
+	if !s.sharded {
+		return ps.Unsubscribe(ctx, names...)
 	}
-	return ps.Unsubscribe(ctx, names...)
+	for _, n := range names {
+		if err := ps.SUnsubscribe(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // shardFor picks ch's server by rendezvous (highest random weight) hashing:
