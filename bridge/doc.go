@@ -50,7 +50,11 @@
 // bridge per device and process, with seqs counting from 1. Imported devices
 // are announced in presence (hub = the bridge's id, region = their origin)
 // so that dashboards list them; they go offline presence_ttl after their
-// last message. A message is acknowledged only after its frames are stored.
+// last message. A cbor import also subscribes to <topic>/$meta, the
+// exporting bridge's retained device metadata, so that another region's
+// devices are listed with their sensors (kind, unit, resolution), labels
+// and agent version, and go offline when their region says so. A message is
+// acknowledged only after its frames are stored.
 //
 // # Loop prevention
 //

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,10 +26,11 @@ import (
 
 // importSpec is an ImportConfig with its pattern and paths parsed.
 type importSpec struct {
-	cfg    *ImportConfig
-	pat    pattern
-	origin string // of messages without the origin property
-	fields []fieldSpec
+	cfg     *ImportConfig
+	pat     pattern
+	metaPat *pattern // cbor: the exporting bridge's retained device metadata, <topic>/$meta
+	origin  string   // of messages without the origin property
+	fields  []fieldSpec
 }
 
 type fieldSpec struct {
@@ -46,6 +48,13 @@ func newImportSpec(c *ImportConfig, region string) (*importSpec, error) {
 	if s.origin == "" {
 		s.origin = region
 	}
+	if c.Payload == PayloadCBOR && !p.has("#") {
+		mp, err := parsePattern(c.Topic + "/$meta")
+		if err != nil {
+			return nil, err
+		}
+		s.metaPat = &mp
+	}
 	for _, f := range c.Fields {
 		s.fields = append(s.fields, fieldSpec{
 			info: frame.SensorInfo{ID: f.Sensor, Kind: f.Kind, Unit: f.Unit, Resolution: f.Resolution},
@@ -57,11 +66,16 @@ func newImportSpec(c *ImportConfig, region string) (*importSpec, error) {
 }
 
 func (s *importSpec) filters() []string {
-	f := s.pat.filter()
-	if s.cfg.ShareGroup != "" {
-		f = "$share/" + s.cfg.ShareGroup + "/" + f
+	fs := []string{s.pat.filter()}
+	if s.metaPat != nil {
+		fs = append(fs, s.metaPat.filter())
 	}
-	return []string{f}
+	for i, f := range fs {
+		if s.cfg.ShareGroup != "" {
+			fs[i] = "$share/" + s.cfg.ShareGroup + "/" + f
+		}
+	}
+	return fs
 }
 
 // importState is what imports remember per device.
@@ -75,6 +89,7 @@ type importedDevice struct {
 	seq       uint64 // last seq given to a third-party frame
 	origin    string
 	sensors   []frame.SensorInfo
+	meta      *deviceMeta // the exporting bridge's metadata, when it sent one
 	announced time.Time
 }
 
@@ -116,10 +131,17 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) {
 func (b *Bridge) importMessage(ctx context.Context, p *paho.Publish) bool {
 	var spec *importSpec
 	var tf topicFields
+	isMeta := false
 	for _, s := range b.imports {
 		if f, ok := s.pat.match(p.Topic); ok {
 			spec, tf = s, f
 			break
+		}
+		if s.metaPat != nil {
+			if _, ok := s.metaPat.match(p.Topic); ok {
+				spec, isMeta = s, true
+				break
+			}
 		}
 	}
 	if spec == nil {
@@ -138,6 +160,9 @@ func (b *Bridge) importMessage(ctx context.Context, p *paho.Publish) bool {
 	}
 	if origin == "" || !frame.ValidDeviceID(origin) {
 		origin = spec.origin
+	}
+	if isMeta {
+		return b.importMeta(ctx, spec, origin, p.Payload)
 	}
 	if spec.cfg.Payload == PayloadCBOR {
 		return b.importCBOR(ctx, spec, origin, p.Payload)
@@ -259,6 +284,13 @@ func (b *Bridge) store(ctx context.Context, device string, data []byte, spoolID 
 // again when its sensors change or a third of presence_ttl has passed: a
 // device whose messages stop goes offline when its entry expires.
 func (b *Bridge) announce(ctx context.Context, spec *importSpec, id, origin string, sensors []frame.SensorInfo) (*importedDevice, error) {
+	return b.announceMeta(ctx, spec, id, origin, sensors, nil)
+}
+
+// announceMeta is announce with the exporting bridge's metadata of the
+// device (nil when none came with this message): its sensors, labels,
+// agent version and online state replace what frames alone tell.
+func (b *Bridge) announceMeta(ctx context.Context, spec *importSpec, id, origin string, sensors []frame.SensorInfo, meta *deviceMeta) (*importedDevice, error) {
 	now := time.Now()
 	b.imp.mu.Lock()
 	d := b.imp.devices[id]
@@ -270,6 +302,11 @@ func (b *Bridge) announce(ctx context.Context, spec *importSpec, id, origin stri
 	}
 	changed := d.origin != origin
 	d.origin = origin
+	if meta != nil {
+		d.meta = meta
+		d.sensors = slices.Clone(meta.Sensors)
+		changed = true
+	}
 	for _, s := range sensors {
 		i := slices.IndexFunc(d.sensors, func(x frame.SensorInfo) bool { return x.ID == s.ID })
 		switch {
@@ -286,13 +323,22 @@ func (b *Bridge) announce(ctx context.Context, spec *importSpec, id, origin stri
 		return d, nil
 	}
 	labels := map[string]string{}
-	for k, v := range spec.cfg.Labels {
-		labels[k] = v
+	agentVersion := "edgeplane-bridge " + version.Get().Version
+	online := true
+	if d.meta != nil {
+		maps.Copy(labels, d.meta.Labels)
+		if d.meta.AgentVersion != "" {
+			agentVersion = d.meta.AgentVersion
+		}
+		// Metadata alone says whether the device is online in its region;
+		// a frame says it is.
+		online = meta == nil || meta.Online
 	}
+	maps.Copy(labels, spec.cfg.Labels)
 	labels[LabelOrigin] = origin
 	st := backplane.DeviceState{
-		ID: id, Online: true, Hub: b.cfg.ID, Region: origin, Labels: labels,
-		Sensors: slices.Clone(d.sensors), AgentVersion: "edgeplane-bridge " + version.Get().Version,
+		ID: id, Online: online, Hub: b.cfg.ID, Region: origin, Labels: labels,
+		Sensors: slices.Clone(d.sensors), AgentVersion: agentVersion,
 		LastSeen: now,
 	}
 	b.imp.mu.Unlock()
@@ -418,4 +464,24 @@ func parseValue(s string, res float64) (frame.Value, error) {
 		return frame.Value{}, fmt.Errorf("%q is not a number", s)
 	}
 	return frame.Rounded(f, res), nil
+}
+
+// importMeta takes a device's retained metadata, as a cbor export publishes
+// it beside the frames, into presence: the device is listed with its real
+// sensors (kinds, units, resolutions) and labels before its first frame.
+func (b *Bridge) importMeta(ctx context.Context, spec *importSpec, origin string, payload []byte) bool {
+	var m deviceMeta
+	if err := json.Unmarshal(payload, &m); err != nil || !frame.ValidDeviceID(m.ID) {
+		b.m.dropped[dropBadPayload].Inc()
+		return true
+	}
+	if m.Region != "" && frame.ValidDeviceID(m.Region) {
+		origin = m.Region
+	}
+	if origin == b.cfg.Region {
+		b.m.dropped[dropOwnOrigin].Inc()
+		return true
+	}
+	_, err := b.announceMeta(ctx, spec, m.ID, origin, nil, &m)
+	return err == nil
 }

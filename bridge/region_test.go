@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/edgeplane/edgeplane/bridge"
+	"github.com/edgeplane/edgeplane/internal/backplane"
 	"github.com/edgeplane/edgeplane/internal/frame"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
@@ -134,8 +135,14 @@ func testRegionLinkNoLoop(t *testing.T, open opener) {
 	if got := beu.ExportedChannels(); !slices.Equal(got, []string{"link:dev/pi-eu"}) {
 		t.Errorf("eu exports %v", got)
 	}
-	d, _, _ := us.Device(t.Context(), "pi-eu")
-	if d.Region != "eu" || d.Labels[bridge.LabelOrigin] != "eu" || d.Hub != "bridge-us" {
+	// The us dashboard lists pi-eu as eu's device, with the sensors and
+	// agent version of eu's presence (from the retained metadata).
+	var d backplane.DeviceState
+	eventually(t, "pi-eu's metadata in us presence", func() bool {
+		d, _, _ = us.Device(t.Context(), "pi-eu")
+		return len(d.Sensors) == 2 && d.Sensors[0].Unit == "°C"
+	})
+	if !d.Online || d.Region != "eu" || d.Labels[bridge.LabelOrigin] != "eu" || d.Hub != "bridge-us" || d.AgentVersion != "v1.2.3" {
 		t.Errorf("us presence of pi-eu: %+v", d)
 	}
 }

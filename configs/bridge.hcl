@@ -98,7 +98,9 @@ export "link" {
 }
 
 # The other regions' frames. Messages carrying our own region as origin are
-# dropped; devices imported here are never exported again.
+# dropped; devices imported here are never exported again. A cbor import
+# also reads <topic>/$meta (the exporting bridge's retained metadata), so
+# the devices are listed with their sensors and labels.
 import "regions" {
   topic   = "edgeplane/<region>/<device>"
   payload = "cbor"
