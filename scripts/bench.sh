@@ -15,7 +15,7 @@
 # The machine is shared and small: compare figures as ratios within one run.
 # Environment (all optional):
 #   BENCH_DURATION  send time of each load run (default 10s)
-#   BENCH_COUNT     -count of the cheap Go benchmarks (default 5)
+#   BENCH_COUNT     -count of the cheap Go benchmarks (default 6)
 #   BENCH_AGENTS    simulated agents of the ingest runs (default 1000)
 #   BENCH_OUT       directory for raw outputs (default: a new temporary one)
 #   BENCH_SKIP_GO=1 skip the Go benchmarks
@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 DURATION=${BENCH_DURATION:-10s}
-COUNT=${BENCH_COUNT:-5}
+COUNT=${BENCH_COUNT:-6} # benchstat needs 6 samples for a confidence interval
 AGENTS=${BENCH_AGENTS:-1000}
 OUT=${BENCH_OUT:-$(mktemp -d -t edgeplane-bench.XXXXXX)}
 mkdir -p "$OUT"
@@ -57,9 +57,9 @@ echo "raw:      $OUT"
 # ---------------------------------------------------------------- Go benchmarks
 if [[ ${BENCH_SKIP_GO:-} != 1 ]]; then
 	section "go benchmarks (-benchmem)"
-	benchstat() {
+	run_benchstat() {
 		if have benchstat; then
-			command benchstat "$@"
+			benchstat "$@"
 		else
 			$GO run golang.org/x/perf/cmd/benchstat@latest "$@" 2>/dev/null
 		fi
@@ -81,7 +81,7 @@ if [[ ${BENCH_SKIP_GO:-} != 1 ]]; then
 			tail -5 "$OUT/$name.bench"
 			continue
 		fi
-		if ! benchstat "$OUT/$name.bench"; then
+		if ! run_benchstat "$OUT/$name.bench"; then
 			grep -E '^(Benchmark|goos|goarch|cpu)' "$OUT/$name.bench"
 		fi
 	done

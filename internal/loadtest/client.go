@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -160,36 +161,9 @@ func (s *simClient) readLoop(ctx context.Context, c *websocket.Conn, first bool)
 			return err
 		}
 		now := time.Now().UnixNano()
-		msgs, err := frame.DecodeServer(b, s.r.proto, &clientLimits)
+		n, err := s.handle(b, now, first, &pending)
 		if err != nil {
-			return fmt.Errorf("decode: %w", err)
-		}
-		var n uint64
-		for _, m := range msgs {
-			switch m := m.(type) {
-			case *frame.DashFrame:
-				cs := s.byCh[m.Ch]
-				if cs == nil {
-					return fmt.Errorf("frame of %s, not subscribed", m.Ch)
-				}
-				s.onFrame(cs, m, now)
-				n++
-			case *frame.OK:
-				if m.ID == 0 || m.ID > uint64(len(s.chans)) {
-					return fmt.Errorf("ok with unknown id %d", m.ID)
-				}
-				s.onOK(s.chans[m.ID-1], m, first)
-				if pending--; pending == 0 && first {
-					s.r.ready()
-				}
-			case *frame.Reset:
-				s.resets++
-				if cs := s.byCh[m.Ch]; cs != nil {
-					cs.epoch = m.Epoch
-				}
-			case *frame.ErrorReply:
-				return fmt.Errorf("hub replied error %d to request %d: %s", m.Code, m.ID, m.Message)
-			}
+			return err
 		}
 		if n > 0 {
 			s.deliveries += n
@@ -201,18 +175,87 @@ func (s *simClient) readLoop(ctx context.Context, c *websocket.Conn, first bool)
 	}
 }
 
-func (s *simClient) onFrame(cs *chanState, m *frame.DashFrame, now int64) {
-	s.e2e.record(time.Duration(now - m.T0))
+// handle handles one WebSocket message (a batch) and returns the frames in
+// it. JSON frames are scanned (see scan.go) unless FullDecode is set.
+func (s *simClient) handle(b []byte, now int64, first bool, pending *int) (uint64, error) {
+	if s.r.proto != frame.ProtoJSON || s.r.cfg.FullDecode {
+		return s.decode(b, now, first, pending)
+	}
+	var n uint64
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if f, ok := scanJSONFrame(line); ok {
+			cs := s.byCh[string(f.ch)]
+			if cs == nil {
+				return n, fmt.Errorf("frame of %s, not subscribed", f.ch)
+			}
+			s.onFrame(cs, f.off, f.t0, now)
+			n++
+			continue
+		}
+		k, err := s.decode(line, now, first, pending)
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// decode handles a message, or one line of a JSON batch, through the full
+// decoder.
+func (s *simClient) decode(b []byte, now int64, first bool, pending *int) (uint64, error) {
+	msgs, err := frame.DecodeServer(b, s.r.proto, &clientLimits)
+	if err != nil {
+		return 0, fmt.Errorf("decode: %w", err)
+	}
+	var n uint64
+	for _, m := range msgs {
+		switch m := m.(type) {
+		case *frame.DashFrame:
+			cs := s.byCh[m.Ch]
+			if cs == nil {
+				return n, fmt.Errorf("frame of %s, not subscribed", m.Ch)
+			}
+			s.onFrame(cs, m.Off, m.T0, now)
+			n++
+		case *frame.OK:
+			if m.ID == 0 || m.ID > uint64(len(s.chans)) {
+				return n, fmt.Errorf("ok with unknown id %d", m.ID)
+			}
+			s.onOK(s.chans[m.ID-1], m, first)
+			if *pending--; *pending == 0 && first {
+				s.r.ready()
+			}
+		case *frame.Reset:
+			s.resets++
+			if cs := s.byCh[m.Ch]; cs != nil {
+				cs.epoch = m.Epoch
+			}
+		case *frame.ErrorReply:
+			return n, fmt.Errorf("hub replied error %d to request %d: %s", m.Code, m.ID, m.Message)
+		}
+	}
+	return n, nil
+}
+
+func (s *simClient) onFrame(cs *chanState, off uint64, t0, now int64) {
+	s.e2e.record(time.Duration(now - t0))
 	cs.rcvd++
 	last := cs.last.Load()
 	switch {
-	case m.Off == last+1:
-		cs.last.Store(m.Off)
-	case m.Off <= last:
+	case off == last+1:
+		cs.last.Store(off)
+	case off <= last:
 		cs.dups++
 	default:
-		cs.gaps += m.Off - last - 1
-		cs.last.Store(m.Off)
+		cs.gaps += off - last - 1
+		cs.last.Store(off)
 	}
 }
 

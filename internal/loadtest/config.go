@@ -62,6 +62,11 @@ type Config struct {
 	ChannelsPerClient int
 	// Proto is the dashboards' encoding: "json" (default) or "cbor".
 	Proto string
+	// FullDecode makes JSON dashboards decode every message with the
+	// protocol's decoder. By default they scan frames for ch, off and t0
+	// only (falling back to the decoder for anything else), which costs
+	// the machine a fraction of the CPU; CBOR is always fully decoded.
+	FullDecode bool
 
 	// Duration is how long agents send. Default 10 s.
 	Duration time.Duration

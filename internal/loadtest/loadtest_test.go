@@ -74,7 +74,8 @@ func run(t *testing.T, cfg loadtest.Config) *loadtest.Result {
 
 func TestRunInProcessMemory(t *testing.T) {
 	for name, cfg := range map[string]loadtest.Config{
-		"json window": {Agents: 3, Clients: 6, ChannelsPerClient: 2, Window: 8},
+		"json window":      {Agents: 3, Clients: 6, ChannelsPerClient: 2, Window: 8},
+		"json full decode": {Agents: 2, Clients: 2, ChannelsPerClient: 2, Window: 8, FullDecode: true},
 		"cbor rate batched": {Agents: 2, Clients: 4, ChannelsPerClient: 1, Proto: "cbor",
 			Rate: 400, Window: 16, FramesPerMessage: 4, SamplesPerFrame: 25},
 		"one channel many subscribers": {Agents: 1, Clients: 20, Window: 4, SamplesPerFrame: 1},

@@ -35,6 +35,7 @@ type Result struct {
 	Window            int       `json:"window"`
 	FramesPerMessage  int       `json:"frames_per_message"`
 	Proto             string    `json:"proto"`
+	FullDecode        bool      `json:"full_decode"`
 	GOMAXPROCS        int       `json:"gomaxprocs"`
 	NumCPU            int       `json:"num_cpu"`
 	Started           time.Time `json:"started"`
@@ -110,6 +111,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	p("target\t%s, backplane %s", r.Target, r.Backplane)
 	p("load\t%d agents (%s, window %d, %d frame(s)/message, %d samples/frame); %d %s dashboards x %d channel(s)",
 		r.Agents, rate, r.Window, r.FramesPerMessage, r.SamplesPerFrame, r.Clients, r.Proto, r.ChannelsPerClient)
+	if r.Proto == "json" && r.Clients > 0 {
+		p("\tdashboards %s", map[bool]string{true: "decode every message fully", false: "scan JSON frames for ch, off and t0"}[r.FullDecode])
+	}
 	p("machine\tGOMAXPROCS %d, %d CPUs", r.GOMAXPROCS, r.NumCPU)
 	p("phases\tconnect %.2fs, send %.2fs, last delivery at %.2fs%s", r.ConnectSeconds, r.SendSeconds, r.DrainEndSeconds, map[bool]string{true: " (drain TIMED OUT)"}[r.DrainTimedOut])
 	p("\t")

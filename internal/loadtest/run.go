@@ -194,7 +194,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	res := &Result{
 		Target: target, Backplane: backplaneName, Agents: cfg.Agents, Clients: cfg.Clients,
 		ChannelsPerClient: cfg.ChannelsPerClient, SamplesPerFrame: cfg.SamplesPerFrame,
-		Rate: cfg.Rate, Window: cfg.Window, FramesPerMessage: cfg.FramesPerMessage, Proto: cfg.Proto,
+		Rate: cfg.Rate, Window: cfg.Window, FramesPerMessage: cfg.FramesPerMessage, Proto: cfg.Proto, FullDecode: cfg.FullDecode,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), Started: time.Now().UTC(),
 	}
 	phaseErr := r.phases(gctx, res, clients, stopClients)

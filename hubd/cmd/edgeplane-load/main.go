@@ -41,6 +41,7 @@ func run() error {
 	flag.IntVar(&c.Clients, "clients", loadtest.DefaultClients, "dashboard connections")
 	flag.IntVar(&c.ChannelsPerClient, "channels", 1, "device channels each dashboard subscribes to")
 	flag.StringVar(&c.Proto, "proto", "json", "dashboard encoding: json or cbor")
+	flag.BoolVar(&c.FullDecode, "full-decode", false, "JSON dashboards decode every message fully instead of scanning frames for ch, off and t0")
 	flag.DurationVar(&c.Duration, "duration", loadtest.DefaultDuration, "how long agents send")
 	flag.DurationVar(&c.DrainTimeout, "drain", loadtest.DefaultDrainTimeout, "bound on waiting for the last ACKs, then the last deliveries")
 	flag.DurationVar(&c.ConnectTimeout, "connect-timeout", loadtest.DefaultConnectTimeout, "bound on connecting and subscribing")
