@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,8 +22,8 @@ import (
 //
 // Goroutines: the HTTP handler's goroutine owns the connection. It runs
 // the reader (which handles HELLO, FRAMEs and RESULTs in order and writes
-// WELCOME and ACKs) and, after HELLO, the presence refresher in an
-// errgroup; waits for the link to end; closes the connection; then marks
+// WELCOME), the acker (which writes coalesced ACKs) and, after HELLO, the
+// presence refresher in an errgroup; waits for the link to end; closes the connection; then marks
 // the device offline. Commands are written by the goroutine of the session
 // that sent them; websocket.Conn.Write is safe for that.
 type agentConn struct {
@@ -43,6 +44,9 @@ type agentConn struct {
 	ch    string
 	res   map[string]float64 // sensor id → resolution
 
+	acked   atomic.Uint64 // what the next ACK says; written by the reader
+	ackWake chan struct{} // capacity 1: acked moved
+
 	// Reader-owned.
 	lastSeq uint64 // highest seq stored for this device and spool id
 	seen    uint64 // highest seq known to exist: lastSeq, or first_seq-1 of HELLO
@@ -60,6 +64,7 @@ func (srv *Server) newAgentConn(conn *websocket.Conn, r *http.Request, id Identi
 		ident:   id,
 		log:     srv.log.Named("ingest").With("remote", r.RemoteAddr),
 		closing: make(chan struct{}),
+		ackWake: make(chan struct{}, 1),
 		pending: make(map[string]chan *frame.Result),
 	}
 }
@@ -107,6 +112,7 @@ func (a *agentConn) run(ctx context.Context) {
 	a.conn.SetReadLimit(-1)
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.ackLoop(gctx) })
 	g.Go(func() error {
 		err := a.readLoop(gctx, g)
 		switch {
@@ -205,20 +211,46 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 				err = errorf(400, "unexpected message kind %d from an agent", m.Kind())
 			}
 			if err != nil {
-				// Frames before the failed one are stored: ACK them.
+				// Frames before the failed one are stored: ACK them first.
 				if ack {
-					a.writeAck(ctx)
+					_ = a.writeAck(ctx, a.lastSeq)
 				}
 				a.fail(ctx, err)
 				return nil
 			}
 		}
-		// One cumulative ACK per WebSocket message, whatever it carried:
-		// a spool replay of many frames in a CBOR sequence gets one ACK.
+		// At most one cumulative ACK per WebSocket message, whatever it
+		// carried (a spool replay of many frames in a CBOR sequence gets
+		// one); the acker coalesces further while a write is in flight.
 		if ack {
-			if err := a.writeAck(ctx); err != nil {
-				return err
+			a.acked.Store(a.lastSeq)
+			select {
+			case a.ackWake <- struct{}{}:
+			default:
 			}
+		}
+	}
+}
+
+// ackLoop writes the newest cumulative ACK whenever the reader stored
+// frames. The reader does not wait for it: while one ACK is being written,
+// the frames stored meanwhile are covered by the next one.
+func (a *agentConn) ackLoop(ctx context.Context) error {
+	var sent uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.closing:
+			return nil
+		case <-a.ackWake:
+		}
+		if seq := a.acked.Load(); seq > sent {
+			if err := a.writeAck(ctx, seq); err != nil {
+				a.end(websocket.StatusInternalError, "write failed")
+				return nil
+			}
+			sent = seq
 		}
 	}
 }
@@ -241,8 +273,8 @@ func (a *agentConn) readMessage(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
-func (a *agentConn) writeAck(ctx context.Context) error {
-	b, err := frame.AppendAgent(nil, &frame.Ack{Seq: a.lastSeq})
+func (a *agentConn) writeAck(ctx context.Context, seq uint64) error {
+	b, err := frame.AppendAgent(nil, &frame.Ack{Seq: seq})
 	if err != nil {
 		return fmt.Errorf("hubd: encode ack: %w", err)
 	}

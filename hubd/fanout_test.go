@@ -2,6 +2,7 @@ package hubd
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -189,4 +190,40 @@ func TestLiveAfter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReset: a reset reaches every subscription of the channel, once per
+// encoding, and drops what a max_rate stream held back.
+func TestReset(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, c := newTestFanout(t)
+		plain := &recSink{p: frame.ProtoCBOR}
+		limited := &recSink{p: frame.ProtoJSON}
+		attach(c, plain, window.Filter{})
+		attach(c, limited, window.NewFilter(nil, 1))
+		publishStored(t, f, 1, frame.Sample{Sensor: "t", Value: frame.Float(1)})
+		publishStored(t, f, 2, frame.Sample{Sensor: "t", Value: frame.Float(2)}) // held back by max_rate
+		f.HandleReset("dev/d", backplane.Position{Epoch: "e2"})
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		for _, r := range []*recSink{plain, limited} {
+			var ops []string
+			for _, b := range r.msgs {
+				ms, err := frame.DecodeServer(b, r.p, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range ms {
+					ops = append(ops, m.ServerOp())
+				}
+			}
+			want := "frame frame reset"
+			if r == limited {
+				want = "frame reset"
+			}
+			if got := strings.Join(ops, " "); got != want {
+				t.Fatalf("%s sink got %q, want %q", protoName(r.p), got, want)
+			}
+		}
+	})
 }

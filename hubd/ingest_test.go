@@ -196,3 +196,25 @@ func TestDeviceReplaced(t *testing.T) {
 	a2.publish(1)
 	h.waitMetric("edgeplane_hub_agents", "", 1)
 }
+
+// TestAckCumulative: frames sent without waiting are acknowledged by
+// cumulative ACKs that only grow and end at the last seq.
+func TestAckCumulative(t *testing.T) {
+	h := startHub(t, nil)
+	a := connectAgent(t, h, "pi-7")
+	const n = 200
+	for i := uint64(1); i <= n; i++ {
+		a.send(testFrame(i))
+	}
+	var last uint64
+	acks := 0
+	for last < n {
+		ack, ok := a.read().(*frame.Ack)
+		if !ok || ack.Seq <= last {
+			t.Fatalf("after ACK %d: %+v", last, ack)
+		}
+		last = ack.Seq
+		acks++
+	}
+	t.Logf("%d frames, %d ACKs", n, acks)
+}
