@@ -46,7 +46,12 @@ type handlerRef struct{}
 
 func newSharedBackplane(t testing.TB) *sharedBackplane {
 	t.Helper()
-	m, err := memory.New(&memory.Options{HistorySize: 100000})
+	return newSharedBackplaneSize(t, 100000)
+}
+
+func newSharedBackplaneSize(t testing.TB, historySize int) *sharedBackplane {
+	t.Helper()
+	m, err := memory.New(&memory.Options{HistorySize: historySize})
 	if err != nil {
 		t.Fatal(err)
 	}
