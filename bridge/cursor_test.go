@@ -20,9 +20,15 @@ func TestCursorCannotResume(t *testing.T) {
 		wantLost  float64
 	}{
 		// 30 frames in a history of 10: offsets 21..30 remain.
-		{"trimmed", func(top backplane.Position) backplane.Position { return backplane.Position{Epoch: top.Epoch, Offset: 2} }, 21, 18},
-		{"other epoch", func(backplane.Position) backplane.Position { return backplane.Position{Epoch: "lost-epoch", Offset: 25} }, 21, 20},
-		{"resumable", func(top backplane.Position) backplane.Position { return backplane.Position{Epoch: top.Epoch, Offset: 27} }, 28, 0},
+		{"trimmed", func(top backplane.Position) backplane.Position {
+			return backplane.Position{Epoch: top.Epoch, Offset: 2}
+		}, 21, 18},
+		{"other epoch", func(backplane.Position) backplane.Position {
+			return backplane.Position{Epoch: "lost-epoch", Offset: 25}
+		}, 21, 20},
+		{"resumable", func(top backplane.Position) backplane.Position {
+			return backplane.Position{Epoch: top.Epoch, Offset: 27}
+		}, 28, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
