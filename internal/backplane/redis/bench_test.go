@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -76,4 +77,82 @@ func scriptUsec(stats string) (float64, bool) {
 		}
 	}
 	return total, found
+}
+
+// countHandler counts deliveries and signals when want is reached.
+type countHandler struct {
+	warm atomic.Bool
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (h *countHandler) HandlePublication(ch string, _ string, _ backplane.Publication) {
+	if ch == "dev/warm-up" {
+		h.warm.Store(true)
+		return
+	}
+	if h.n.Add(1) == h.want {
+		close(h.done)
+	}
+}
+func (h *countHandler) HandleReset(string, backplane.Position) {}
+func (h *countHandler) HandlePresence(backplane.DeviceState)   {}
+
+// BenchmarkPublishDeliver measures publications per second from one hub's
+// Publish to another hub's Handler through one redis-server: 128
+// publishers on 16 channels, every channel subscribed by the receiver.
+func BenchmarkPublishDeliver(b *testing.B) {
+	srv := testenv.StartRedis(b, nil)
+	log := hclog.NewNullLogger()
+	pubHub, err := redis.New(&redis.Options{Addrs: []string{srv.Addr()}, Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pubHub.Close()
+	recvHub, err := redis.New(&redis.Options{Addrs: []string{srv.Addr()}, Logger: log, Prefix: pubHub.Prefix()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer recvHub.Close()
+	const channels = 16
+	for i := range channels {
+		if err := recvHub.Subscribe(context.Background(), fmt.Sprintf("dev/d%d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := recvHub.Subscribe(context.Background(), "dev/warm-up"); err != nil {
+		b.Fatal(err)
+	}
+	h := &countHandler{want: int64(b.N), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- recvHub.Run(ctx, h) }()
+	defer func() { cancel(); <-runDone }()
+	// Wait until the subscriptions are live: a marker must arrive.
+	for !h.warm.Load() {
+		if _, err := pubHub.Publish(ctx, "dev/warm-up", []byte("warm-up"), backplane.PublishOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	payload := make([]byte, 100)
+	var next atomic.Int64
+	b.SetParallelism(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ch := fmt.Sprintf("dev/d%d", next.Add(1)%channels)
+		for pb.Next() {
+			if _, err := pubHub.Publish(ctx, ch, payload, backplane.PublishOptions{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	select {
+	case <-h.done:
+	case <-time.After(time.Minute):
+		b.Fatalf("delivered %d of %d", h.n.Load(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }
