@@ -3,6 +3,11 @@
 //
 //	edgeplane-hubd -config /etc/edgeplane/hubd.hcl
 //	edgeplane-hubd -check -config hubd.hcl     validate and exit
+//	edgeplane-hubd -listen 127.0.0.1:9000       override the listen address
+//
+// It prints nothing but logs (and the -version line); with systemd it
+// sends READY=1 once the listener is up, WATCHDOG=1 while it runs and
+// STOPPING=1 when it drains on SIGTERM.
 package main
 
 import (
@@ -10,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 
@@ -23,21 +29,30 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, cancel := daemon.SignalContext(context.Background())
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	cancel()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "edgeplane-hubd:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	configPath := flag.String("config", "", "HCL config file (none: all defaults)")
-	check := flag.Bool("check", false, "validate the config and exit")
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	listen := flag.String("listen", "", "listen address, overrides the config's listen")
-	flag.Parse()
+// run is main without the process: flags from args, logs to stderr, and
+// ready (may be nil) called with the listen address once it is up.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
+	fs := flag.NewFlagSet("edgeplane-hubd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "HCL config file (none: all defaults)")
+	check := fs.Bool("check", false, "validate the config and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	listen := fs.String("listen", "", "listen address, overrides the config's listen")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if *showVersion {
-		fmt.Println("edgeplane-hubd", version.Get())
-		return nil
+		_, err := fmt.Fprintln(stdout, "edgeplane-hubd", version.Get())
+		return err
 	}
 
 	cfg := &hubd.Config{}
@@ -50,7 +65,7 @@ func run() error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	log := logging.New(&logging.Options{Name: "edgeplane-hubd", Level: cfg.LogLevel})
+	log := logging.New(&logging.Options{Name: "edgeplane-hubd", Level: cfg.LogLevel, Output: stderr})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -63,22 +78,24 @@ func run() error {
 		return nil
 	}
 
-	ctx, cancel := daemon.SignalContext(context.Background())
-	defer cancel()
 	ln, err := net.Listen("tcp", srv.Config().Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("edgeplane-hubd starting", append([]any{"version", version.Get().String(), "addr", ln.Addr().String()}, srv.Config().LogValues()...)...)
 	daemon.Ready()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	wctx, wcancel := context.WithCancel(ctx)
 	watchdogDone := make(chan struct{})
 	go func() {
 		defer close(watchdogDone)
-		daemon.Watchdog(ctx, nil)
+		daemon.Watchdog(wctx, nil)
 	}()
 	err = srv.Serve(ctx, ln)
 	daemon.Stopping()
-	cancel()
+	wcancel()
 	<-watchdogDone
 	if err != nil && !errors.Is(err, hubd.ErrServerClosed) {
 		return err
