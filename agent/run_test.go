@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -340,6 +341,33 @@ func TestMetricsLint(t *testing.T) {
 		}
 		if got["edgeplane_agent_frames_total"] != 2 || got["edgeplane_agent_samples_total"] != 2 || got["edgeplane_agent_queue_frames"] != 2 || got["edgeplane_uplink_connected"] != 0 {
 			t.Errorf("metrics %v", got)
+		}
+	})
+}
+
+// The budget of issue 2: at most 8 bytes per sample in a frame of 10
+// sensors × 10 samples of realistic readings, which the evenly spaced ticks
+// make possible (the codec packs each sensor's run as one series).
+func TestFrameBytesPerSample(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := hubless + "flush_interval = \"1s\"\n"
+		for i := range 10 {
+			src += fmt.Sprintf("sensor \"sim.sine\" \"s%d\" {\n  period = \"100ms\"\n  offset = %v\n  amplitude = %v\n  wave_period = \"%ds\"\n}\n", i, 20.87+float64(i), 0.5+float64(i)/3, 30+i)
+		}
+		a := newAgent(t, src, nil)
+		runFor(t, a, 1050*time.Millisecond)
+		recs, err := a.Queue().Next(0, 10, 1<<20)
+		if err != nil || len(recs) < 1 {
+			t.Fatalf("%d frames, %v", len(recs), err)
+		}
+		f := queued(t, a)[0]
+		if len(f.Samples) != 90 && len(f.Samples) != 100 {
+			t.Fatalf("first frame has %d samples", len(f.Samples))
+		}
+		per := float64(len(recs[0].Data)) / float64(len(f.Samples))
+		t.Logf("frame of %d samples from 10 sensors: %d bytes, %.2f bytes per sample", len(f.Samples), len(recs[0].Data), per)
+		if per > 8 {
+			t.Errorf("%.2f bytes per sample, budget 8", per)
 		}
 	})
 }
