@@ -46,6 +46,8 @@ type session struct {
 	reason    string
 	flush     bool // write what is queued before closing (drain)
 
+	authTimer *time.Timer // set before the reader starts; nil when the upgrade authenticated
+
 	// Reader-owned.
 	ident    Identity
 	authed   bool
@@ -114,10 +116,12 @@ func (s *session) run(ctx context.Context) {
 	if id, err := s.srv.auth.Authenticate(ctx, Credentials{Token: bearerToken(s.req), Request: s.req}); err == nil && id.canView() {
 		s.ident, s.authed = id, true
 	} else {
-		t := time.AfterFunc(s.srv.cfg.r.authTimeout, func() {
+		// Stopped by a successful auth; when it fires first, the deadline
+		// passed and the session ends, whatever the reader does next.
+		s.authTimer = time.AfterFunc(s.srv.cfg.r.authTimeout, func() {
 			s.end(websocket.StatusPolicyViolation, "no auth message within "+s.srv.cfg.r.authTimeout.String(), false)
 		})
-		defer t.Stop()
+		defer s.authTimer.Stop()
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -223,6 +227,9 @@ func (s *session) handle(ctx context.Context, g *errgroup.Group, m *frame.Client
 			s.srv.m.protoError(linkDashboard, f.code)
 			s.end(websocket.StatusPolicyViolation, "authentication failed", false)
 			return nil
+		}
+		if !s.authed && s.authTimer != nil && !s.authTimer.Stop() {
+			return nil // too late: the deadline already ended the session
 		}
 		s.ident, s.authed = id, true
 		return s.reply(&frame.OK{ID: m.ID})
