@@ -3,6 +3,7 @@ package spool_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -23,8 +24,10 @@ import (
 func payload(seq uint64) []byte {
 	r := rand.New(rand.NewPCG(seq, 0x5eed))
 	b := make([]byte, 20+r.IntN(380))
-	for i := range b {
-		b[i] = byte(r.Uint32())
+	for i := 0; i < len(b); i += 8 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], r.Uint64())
+		copy(b[i:], w[:])
 	}
 	copy(b, fmt.Sprintf("seq=%d;", seq))
 	return b

@@ -191,8 +191,8 @@ func open(ctx context.Context, opts *Options, boot string) (_ *Spool, err error)
 	}
 	s.unsynced = slices.DeleteFunc(s.unsynced, func(f *os.File) bool { return f == s.sf.f })
 	s.updateGauges()
-	s.log.Debug("opened", "dir", s.dir, "id", s.id, "next_seq", s.next, "first_seq", s.firstSeqLocked(),
-		"records", s.heldRecords, "sync", cfg.mode.String())
+	s.log.Info("opened", "dir", s.dir, "id", s.id, "next_seq", s.next, "first_seq", s.firstSeqLocked(),
+		"records", s.heldRecords, "disk_bytes", s.diskBytes, "max_bytes", cfg.MaxBytes, "sync", cfg.Sync)
 	if cfg.mode == syncInterval {
 		s.wg.Go(s.runSyncer)
 	}
