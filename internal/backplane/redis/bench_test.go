@@ -21,10 +21,11 @@ import (
 // with dedup, 100-byte payloads. Compare with redis-benchmark on the same
 // machine (see BENCHMARKS.md).
 func BenchmarkPublish(b *testing.B) {
-	for _, par := range []int{1, 16, 128} {
-		b.Run(fmt.Sprintf("goroutines=%d", par), func(b *testing.B) {
+	for _, bc := range []struct{ par, lanes int }{{1, 1}, {16, 1}, {128, 1}, {16, 4}, {128, 4}} {
+		par := bc.par
+		b.Run(fmt.Sprintf("goroutines=%d/lanes=%d", par, bc.lanes), func(b *testing.B) {
 			srv := testenv.StartRedis(b, nil)
-			br, err := redis.New(&redis.Options{Addrs: []string{srv.Addr()}, Logger: hclog.NewNullLogger()})
+			br, err := redis.New(&redis.Options{Addrs: []string{srv.Addr()}, Logger: hclog.NewNullLogger(), PublishLanes: bc.lanes})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -31,6 +31,8 @@ type pubReq struct {
 // queued. One pipeline per server is in flight at a time, so calls keep
 // their queue order, and a request waits at most for the batch before its
 // own: the bounded delay of batching is one round trip, never a timer.
+// A shard has Options.PublishLanes queues; a channel always uses the same
+// one, so the calls for one channel keep their order.
 type pubQueue struct {
 	// mu guards the following fields.
 	mu     sync.Mutex
@@ -42,7 +44,7 @@ type pubQueue struct {
 // ctx ends is withdrawn (never sent); one already sent is waited for, which
 // the client's I/O timeout bounds.
 func (b *Broker) do(ctx context.Context, s *shard, r *pubReq) {
-	q := &s.q
+	q := s.lane(r.ch)
 	q.mu.Lock()
 	q.queue = append(q.queue, r)
 	lead := !q.leader

@@ -29,8 +29,19 @@ type cmdClient interface {
 type shard struct {
 	addr   string
 	client cmdClient
-	q      pubQueue
+	lanes  []pubQueue  // Options.PublishLanes; a channel always uses the same lane
 	sub    *subscriber // standalone: this server's pub/sub; nil on a cluster
+}
+
+// lane returns the publish queue of ch. One lane keeps the order of the
+// calls for a channel (one pipeline in flight); several lanes let batches
+// of different channels overlap, so the hub encodes and decodes while
+// Redis executes.
+func (s *shard) lane(ch string) *pubQueue {
+	if len(s.lanes) == 1 {
+		return &s.lanes[0]
+	}
+	return &s.lanes[xxhash.Sum64String(ch)%uint64(len(s.lanes))]
 }
 
 // subscriber is one pub/sub connection (to a standalone server, or to one
