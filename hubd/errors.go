@@ -13,7 +13,7 @@ import (
 	"github.com/edgeplane/edgeplane/internal/frame"
 )
 
-// ErrServerClosed is returned by Serve and Run after Shutdown.
+// ErrServerClosed is returned by Serve when it is called after Shutdown.
 var ErrServerClosed = errors.New("hubd: server closed")
 
 // protoError is a protocol failure with its code from DESIGN.md's table

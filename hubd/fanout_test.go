@@ -2,6 +2,7 @@ package hubd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -226,4 +227,55 @@ func TestReset(t *testing.T) {
 			}
 		}
 	})
+}
+
+// countSink counts what it is given, like a session queue without I/O.
+type countSink struct {
+	p frame.Proto
+	q sendQueue
+}
+
+func (c *countSink) encoding() frame.Proto { return c.p }
+func (c *countSink) enqueue(b []byte) bool {
+	if c.q.push(b) != pushOK {
+		c.q.take(nil)
+		return c.q.push(b) == pushOK
+	}
+	return true
+}
+
+// BenchmarkFanoutQueue measures the hub side of fan-out alone: one
+// publication decoded, encoded once per encoding and queued to N session
+// queues (no sockets).
+//
+//	go test -run '^$' -bench FanoutQueue ./hubd/
+func BenchmarkFanoutQueue(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			bp, err := memory.New(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer bp.Close()
+			f := newFanout(bp, hclog.NewNullLogger(), newMetrics(prometheus.NewRegistry()))
+			c, err := f.acquire(context.Background(), "dev/d")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				attach(c, &countSink{p: frame.Proto(i % 2), q: newSendQueue(1<<30, 1<<16)}, window.Filter{})
+			}
+			data, err := frame.AppendStored(nil, &frame.Stored{Device: "d", SpoolID: "s", Seq: 1, T0: time.Now().UnixNano(),
+				Samples: []frame.Sample{{Sensor: "t", Value: frame.Rounded(20.87, 0.01)}, {Sensor: "rh", DT: 10, Value: frame.Rounded(41.3, 0.1)}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				f.HandlePublication("dev/d", "e", backplane.Publication{Offset: uint64(i + 1), Data: data})
+			}
+			b.ReportMetric(float64(b.N)*float64(n)/time.Since(start).Seconds(), "deliveries/s")
+		})
+	}
 }
