@@ -313,8 +313,10 @@ func (b *Bridge) presenceLoop(ctx context.Context) {
 		case <-t.C:
 			if ds, err := b.bp.Devices(ctx); err != nil {
 				if ctx.Err() == nil {
-					b.log.Warn("cannot list devices", "error", err)
+					b.log.Warn("cannot list devices; retrying", "error", err)
 				}
+				t.Reset(time.Second)
+				continue
 			} else {
 				b.mu.Lock()
 				for _, d := range ds {
