@@ -138,10 +138,18 @@ func (u *uplink) session(ctx context.Context) (worked bool, err error) {
 	// Everything up to acked_seq is stored at the hub: release it, and
 	// resend the rest.
 	first := u.q.FirstSeq()
+	next := first + uint64(u.q.Stats().Records)
 	if w.AckedSeq >= first {
 		if err := u.q.Ack(w.AckedSeq); err != nil {
 			return false, fmt.Errorf("uplink: ack %d: %w", w.AckedSeq, err)
 		}
+	}
+	if w.AckedSeq >= next {
+		// The hub has seqs of this spool id that the spool has not made
+		// (a spool restored from an old copy): frames up to acked_seq
+		// would be taken for duplicates.
+		u.log.Warn("hub acknowledges seqs this spool has not made yet; frames up to acked_seq will be treated as duplicates",
+			"acked_seq", w.AckedSeq, "next_seq", next, "spool_id", u.q.ID())
 	}
 	st := &sessionState{ackCh: make(chan struct{}, 1), cmds: make(chan *frame.Command, commandQueueLen)}
 	st.acked.Store(w.AckedSeq)
