@@ -23,6 +23,11 @@ func (s *Spool) AppendFunc(gen func(seq uint64) []byte) (queue.Record, error) {
 	})
 }
 
+// AppendEncoded is Append with enc in place of the frame codec.
+func (s *Spool) AppendEncoded(enc func(dst []byte, seq uint64) ([]byte, error)) (queue.Record, error) {
+	return s.appendEncoded(enc)
+}
+
 // NextSeq is the seq the next Append gets.
 func (s *Spool) NextSeq() uint64 {
 	s.mu.Lock()

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,7 +76,8 @@ type Spool struct {
 	// held: records and data bytes with seq > st.ack still on disk.
 	heldRecords int
 	heldBytes   int64
-	diskBytes   int64 // sum of segment sizes
+	diskBytes   int64  // sum of segment sizes
+	scratch     []byte // Append's encoding buffer
 	// unsynced: files written since their last fsync; dirtyDir: entries
 	// created or removed since the last directory fsync.
 	unsynced []*os.File
@@ -104,6 +106,7 @@ func open(ctx context.Context, opts *Options, boot string) (_ *Spool, err error)
 		m:        newMetrics(cfg.Registerer),
 		dir:      cfg.Dir,
 		appended: make(chan struct{}, 1),
+		scratch:  make([]byte, recHeaderLen, 1024),
 		stop:     make(chan struct{}),
 	}
 	defer func() {
@@ -364,12 +367,23 @@ func (s *Spool) appendEncoded(enc func(dst []byte, seq uint64) ([]byte, error)) 
 			return queue.Record{}, ErrClosed
 		}
 		seq := s.next
-		buf, err := enc(make([]byte, recHeaderLen, recHeaderLen+512), seq)
+		// Encode into the reused scratch buffer; Record.Data gets an
+		// exactly sized copy (the uplink may hold many of them).
+		buf, err := enc(s.scratch[:recHeaderLen], seq)
 		if err != nil {
 			return queue.Record{}, fmt.Errorf("spool: encode frame %d: %w", seq, err)
 		}
+		if len(buf) < recHeaderLen {
+			return queue.Record{}, fmt.Errorf("spool: encode frame %d: encoder dropped the header room", seq)
+		}
+		if cap(buf) <= 64<<10 {
+			s.scratch = buf[:0]
+		}
 		n := len(buf) - recHeaderLen
-		if n <= 0 || n > s.cfg.maxData {
+		if n == 0 {
+			return queue.Record{}, fmt.Errorf("spool: encode frame %d: empty encoding", seq)
+		}
+		if n > s.cfg.maxData {
 			return queue.Record{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n, s.cfg.maxData)
 		}
 		r := int64(len(buf))
@@ -406,7 +420,7 @@ func (s *Spool) appendEncoded(enc func(dst []byte, seq uint64) ([]byte, error)) 
 		s.markUnsyncedLocked(g.f)
 		s.m.appended.Inc()
 		s.updateGauges()
-		return queue.Record{Seq: seq, Data: buf[recHeaderLen:]}, nil
+		return queue.Record{Seq: seq, Data: bytes.Clone(buf[recHeaderLen:])}, nil
 	}()
 	if err != nil {
 		return rec, err

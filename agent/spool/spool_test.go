@@ -627,3 +627,22 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEncodeError(t *testing.T) {
+	s := mustOpen(t, &spool.Options{Dir: t.TempDir()})
+	defer s.Close()
+	bad := errors.New("bad frame")
+	if _, err := s.AppendEncoded(func([]byte, uint64) ([]byte, error) { return nil, bad }); !errors.Is(err, bad) {
+		t.Fatalf("Append with a failing encoder: %v", err)
+	}
+	if _, err := s.AppendEncoded(func([]byte, uint64) ([]byte, error) { return nil, nil }); err == nil {
+		t.Fatal("Append with an encoder that lost the buffer succeeded")
+	}
+	r := appendN(t, s, 1)[0]
+	if r.Seq != 1 {
+		t.Fatalf("failed encodes used up seqs: next is %d", r.Seq)
+	}
+	if got := readAll(t, s, 0); len(got) != 1 {
+		t.Fatalf("records after failed encodes: %v", seqs(got))
+	}
+}
