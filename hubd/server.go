@@ -18,6 +18,7 @@ import (
 	"github.com/edgeplane/edgeplane/hubd/web"
 	"github.com/edgeplane/edgeplane/internal/backplane"
 	"github.com/edgeplane/edgeplane/internal/backplane/memory"
+	"github.com/edgeplane/edgeplane/internal/backplane/redis"
 	"github.com/edgeplane/edgeplane/internal/frame"
 )
 
@@ -157,6 +158,24 @@ func newBackplane(c *Config, log hclog.Logger, reg prometheus.Registerer) (backp
 		b, err := memory.New(&memory.Options{
 			HistorySize: c.r.historySize,
 			HistoryTTL:  c.r.historyTTL,
+			Logger:      log,
+			Registerer:  reg,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("hubd: %w", err)
+		}
+		return b, nil
+	case "redis":
+		rc := c.Backplane.Redis
+		b, err := redis.New(&redis.Options{
+			Addrs:       rc.Addrs,
+			Cluster:     rc.Cluster,
+			Password:    rc.Password,
+			Prefix:      rc.KeyPrefix,
+			HistorySize: c.r.historySize,
+			HistoryTTL:  c.r.historyTTL,
+			HubID:       c.HubID,
+			Region:      c.Region,
 			Logger:      log,
 			Registerer:  reg,
 		})
