@@ -37,6 +37,7 @@ deps:
 
 ## test: the whole suite against real redis-server, mosquitto and Chromium
 test: deps web vet
+	cd hubd/web && npm test --silent
 	CI=$${CI:-} $(GO) test $(TEST_FLAGS) ./...
 
 vet:

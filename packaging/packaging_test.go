@@ -3,12 +3,21 @@ package packaging_test
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/edgeplane/edgeplane/internal/frame"
 )
 
 var daemons = []string{"agent", "hubd", "bridge"}
@@ -213,4 +222,119 @@ func TestPackages(t *testing.T) {
 			t.Errorf("purge left /usr/bin/edgeplane-agent: %v", err)
 		}
 	})
+}
+
+// The arm64 and armv7 builds run: under qemu-user, every daemon prints its
+// version, and the arm64 agent on simulated sensors publishes to an amd64
+// hub where a dashboard client sees its frames.
+func TestCrossQemu(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross builds and emulates")
+	}
+	qemu := map[string]string{"linux_arm64": need(t, "qemu-aarch64-static"), "linux_armv7": need(t, "qemu-arm-static")}
+	root := repoRoot(t)
+	dist := t.TempDir()
+	run(t, root, []string{"DIST=" + dist, "VERSION=v9.8.7"}, "scripts/cross.sh", "linux_arm64", "linux_armv7", "linux_amd64")
+	for target, emu := range qemu {
+		for _, d := range daemons {
+			bin := filepath.Join(dist, target, "edgeplane-"+d)
+			file := run(t, "", nil, "file", "-b", bin)
+			if !strings.Contains(file, "statically linked") || !strings.Contains(file, "ARM") {
+				t.Errorf("%s: %s", bin, file)
+			}
+			out := run(t, "", nil, emu, bin, "-version")
+			if !strings.Contains(out, "v9.8.7") || !strings.Contains(out, "go1.") {
+				t.Errorf("%s -version under %s = %q", bin, filepath.Base(emu), out)
+			}
+		}
+	}
+
+	// An amd64 hub, an emulated arm64 agent, a dashboard client.
+	port := freePort(t)
+	hub := exec.Command(filepath.Join(dist, "linux_amd64", "edgeplane-hubd"), "-config", "configs/hubd-demo.hcl", "-listen", "127.0.0.1:"+strconv.Itoa(port))
+	hub.Dir = root
+	startDaemon(t, hub)
+	waitListening(t, port)
+	agent := exec.Command(qemu["linux_arm64"], filepath.Join(dist, "linux_arm64", "edgeplane-agent"),
+		"-config", "configs/agent-demo.hcl", "-hub-url", "ws://127.0.0.1:"+strconv.Itoa(port)+"/v1/agent")
+	agent.Dir = root
+	startDaemon(t, agent)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://127.0.0.1:"+strconv.Itoa(port)+"/v1/ws", &websocket.DialOptions{Subprotocols: []string{frame.SubprotocolJSON}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	sub, _ := frame.AppendClient(nil, &frame.ClientMessage{Op: frame.OpSub, ID: 1, HasID: true, Ch: "dev/demo-pi"}, frame.ProtoJSON)
+	if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
+		t.Fatal(err)
+	}
+	frames := 0
+	for frames < 3 {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for frames of the emulated arm64 agent: %v", err)
+		}
+		ms, err := frame.DecodeServer(b, frame.ProtoJSON, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if f, ok := m.(*frame.DashFrame); ok && f.Device == "demo-pi" && len(f.Samples) > 0 {
+				frames++
+			}
+		}
+	}
+}
+
+// startDaemon starts cmd and stops it (SIGTERM, then SIGKILL) at the end of the test.
+func startDaemon(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), out.String())
+		}
+	})
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitListening(t *testing.T, port int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %d: %v", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
