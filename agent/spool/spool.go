@@ -192,7 +192,7 @@ func open(ctx context.Context, opts *Options, boot string) (_ *Spool, err error)
 		s.dirtyDir = false
 	}
 	s.unsynced = slices.DeleteFunc(s.unsynced, func(f *os.File) bool { return f == s.sf.f })
-	s.updateGauges()
+	s.updateGaugesLocked()
 	s.log.Info("opened", "dir", s.dir, "id", s.id, "next_seq", s.next, "first_seq", s.firstSeqLocked(),
 		"records", s.heldRecords, "disk_bytes", s.diskBytes, "max_bytes", cfg.MaxBytes, "sync", cfg.Sync)
 	if cfg.mode == syncInterval {
@@ -217,7 +217,7 @@ func listSegments(dir string) ([]uint64, error) {
 	return bases, nil
 }
 
-// loadSegments scans every segment. corrupt reports damage other than a
+// loadSegments (Open, before the Spool is shared) scans every segment. corrupt reports damage other than a
 // short tail of the last segment (which a killed write leaves).
 func (s *Spool) loadSegments(ctx context.Context, bases []uint64) (corrupt bool, err error) {
 	for i, b := range bases {
@@ -253,7 +253,7 @@ func (s *Spool) loadSegments(ctx context.Context, bases []uint64) (corrupt bool,
 	return corrupt, nil
 }
 
-// decideNext sets s.st and s.next from the state file and the segments.
+// decideNext (Open, before the Spool is shared) sets s.st and s.next from the state file and the segments.
 //
 // Same boot, state intact, no corruption: nothing written before a
 // process crash was lost (the page cache survived), so seqs continue right
@@ -290,7 +290,7 @@ func (s *Spool) decideNext(st state, ok, complete, created, corrupt bool, boot s
 	s.next = max(next, 1)
 }
 
-// prepareActive makes sure the last segment can take the record s.next:
+// prepareActive (Open, before the Spool is shared) makes sure the last segment can take the record s.next:
 // empty segments other than the last are removed, and a new active segment
 // is started when the last one does not end at s.next-1.
 func (s *Spool) prepareActive() error {
@@ -319,7 +319,7 @@ func (s *Spool) prepareActive() error {
 	return nil
 }
 
-// recount recomputes the held and disk totals from the segments.
+// recount (Open, before the Spool is shared) recomputes the held and disk totals from the segments.
 func (s *Spool) recount() {
 	s.heldRecords, s.heldBytes, s.diskBytes = 0, 0, 0
 	for _, g := range s.segs {
@@ -418,7 +418,7 @@ func (s *Spool) appendEncoded(enc func(dst []byte, seq uint64) ([]byte, error)) 
 		s.next++
 		s.markUnsyncedLocked(g.f)
 		s.m.appended.Inc()
-		s.updateGauges()
+		s.updateGaugesLocked()
 		return queue.Record{Seq: seq, Data: bytes.Clone(buf[recHeaderLen:])}, nil
 	}()
 	if err != nil {
@@ -610,7 +610,7 @@ func (s *Spool) cutCorruptLocked(g *segment, r int) {
 			s.log.Error("cannot start segment after cut", "error", err)
 		}
 	}
-	s.updateGauges()
+	s.updateGaugesLocked()
 }
 
 // Ack releases every record with seq <= seq; a seq above the last one
@@ -645,7 +645,7 @@ func (s *Spool) Ack(seq uint64) error {
 			s.log.Info("spool drained: drop episode over", "dropped", s.episodeDropped)
 			s.episode, s.episodeDropped = false, 0
 		}
-		s.updateGauges()
+		s.updateGaugesLocked()
 		return nil
 	}()
 	if err != nil || s.cfg.mode != syncAlways {
@@ -690,7 +690,7 @@ func (s *Spool) Stats() queue.Stats {
 	return queue.Stats{Records: s.heldRecords, Bytes: s.heldBytes, Dropped: s.st.dropped}
 }
 
-func (s *Spool) updateGauges() {
+func (s *Spool) updateGaugesLocked() {
 	s.m.records.Set(float64(s.heldRecords))
 	s.m.bytes.Set(float64(s.heldBytes))
 	s.m.diskBytes.Set(float64(s.diskBytes))
