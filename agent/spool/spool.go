@@ -217,8 +217,9 @@ func listSegments(dir string) ([]uint64, error) {
 	return bases, nil
 }
 
-// loadSegments (Open, before the Spool is shared) scans every segment. corrupt reports damage other than a
-// short tail of the last segment (which a killed write leaves).
+// loadSegments scans every segment. corrupt reports damage other than a
+// short tail of the last segment (which a killed write leaves). Open only,
+// before the Spool is shared.
 func (s *Spool) loadSegments(ctx context.Context, bases []uint64) (corrupt bool, err error) {
 	for i, b := range bases {
 		if err := ctx.Err(); err != nil {
@@ -253,14 +254,14 @@ func (s *Spool) loadSegments(ctx context.Context, bases []uint64) (corrupt bool,
 	return corrupt, nil
 }
 
-// decideNext (Open, before the Spool is shared) sets s.st and s.next from the state file and the segments.
-//
-// Same boot, state intact, no corruption: nothing written before a
-// process crash was lost (the page cache survived), so seqs continue right
-// after the highest one on disk, or after the active segment's base when it
-// is empty. Otherwise (reboot, unknown boot, lost state slot, corruption)
-// frames handed out may be gone from disk, and seqs continue after the
-// durable watermark: above every seq ever handed out.
+// decideNext sets s.st and s.next from the state file and the segments.
+// Same boot, state intact, no corruption: nothing written before a process
+// crash was lost (the page cache survived), so seqs continue right after the
+// highest one on disk, or after the active segment's base when it is empty.
+// Otherwise (reboot, unknown boot, lost state slot, corruption) frames
+// handed out may be gone from disk, and seqs continue after the durable
+// watermark: above every seq ever handed out. Open only, before the Spool is
+// shared.
 func (s *Spool) decideNext(st state, ok, complete, created, corrupt bool, boot string) {
 	var maxSeen uint64 // highest seq known to be used
 	for _, g := range s.segs {
@@ -290,9 +291,10 @@ func (s *Spool) decideNext(st state, ok, complete, created, corrupt bool, boot s
 	s.next = max(next, 1)
 }
 
-// prepareActive (Open, before the Spool is shared) makes sure the last segment can take the record s.next:
+// prepareActive makes sure the last segment can take the record s.next:
 // empty segments other than the last are removed, and a new active segment
-// is started when the last one does not end at s.next-1.
+// is started when the last one does not end at s.next-1. Open only, before
+// the Spool is shared.
 func (s *Spool) prepareActive() error {
 	kept := s.segs[:0]
 	for i, g := range s.segs {
@@ -319,7 +321,8 @@ func (s *Spool) prepareActive() error {
 	return nil
 }
 
-// recount (Open, before the Spool is shared) recomputes the held and disk totals from the segments.
+// recount recomputes the held and disk totals from the segments. Open only,
+// before the Spool is shared.
 func (s *Spool) recount() {
 	s.heldRecords, s.heldBytes, s.diskBytes = 0, 0, 0
 	for _, g := range s.segs {
