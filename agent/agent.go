@@ -72,6 +72,7 @@ type Agent struct {
 	q         queue.Queue
 	sensors   []*sensorRun
 	actuators map[string]hw.Actuator
+	readings  chan hw.Reading // into the batcher; actuator levels are reported here too
 	startedAt time.Time
 }
 
@@ -204,6 +205,17 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		}
 	}
 	readings := make(chan hw.Reading, 256)
+	a.mu.Lock()
+	a.readings = readings
+	a.mu.Unlock()
+	// Every actuator's level is a channel of the device too (kind "relay" or
+	// "gpio.output" in HELLO), reported at start and after each change, so
+	// dashboards show the state of a switch, not the last command sent.
+	for _, act := range acts {
+		if v, err := act.Get(ctx); err == nil {
+			readings <- hw.Reading{ID: act.Name(), Time: time.Now(), Value: v}
+		}
+	}
 	b := &batcher{q: q, flush: s.flush, max: s.maxSamples, res: res, log: a.log.Named("batch"), m: a.m}
 	up := newUplink(a, q)
 
@@ -324,7 +336,36 @@ func (a *Agent) sensorInfos() []frame.SensorInfo {
 			})
 		}
 	}
+	for _, spec := range a.s.actuators {
+		out = append(out, frame.SensorInfo{ID: spec.name, Kind: actuatorKind(spec.driver)})
+	}
 	return out
+}
+
+// actuatorKind is the kind an actuator is announced with in HELLO: what
+// dashboards show a switch for.
+func actuatorKind(driver string) string {
+	if driver == "gpio" {
+		return "gpio.output"
+	}
+	return "relay"
+}
+
+// reportLevel hands an actuator's level to the batcher as a sample of its
+// channel. It never blocks a command for long: a full pipeline drops the
+// report (the next change or restart reports again).
+func (a *Agent) reportLevel(ctx context.Context, name string, v any) {
+	a.mu.Lock()
+	ch := a.readings
+	a.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case ch <- hw.Reading{ID: name, Time: time.Now(), Value: v}:
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
 }
 
 // Healthy reports whether every sampler is keeping up: nil while each

@@ -86,6 +86,7 @@ func (a *Agent) dispatch(ctx context.Context, c *frame.Command) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", act.Name(), err)
 		}
+		a.reportLevel(ctx, act.Name(), got)
 		return map[string]any{"pin": act.Name(), "level": got}, nil
 	case cmdGPIORead:
 		act, err := a.actuator(c.Args)

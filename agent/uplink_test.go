@@ -61,6 +61,7 @@ func TestHelloResendAck(t *testing.T) {
 	wantSensors := []frame.SensorInfo{
 		{ID: "t", Kind: "temperature", Unit: "°C", PeriodMS: 10, Resolution: 0.01},
 		{ID: "door", Kind: "level"},
+		{ID: "relay1", Kind: "relay"}, // actuators are announced as channels
 	}
 	if hello.DeviceID != "pi-7" || hello.AgentVersion == "" || hello.FirstSeq != 1 || len(hello.SpoolID) != 32 ||
 		!reflect.DeepEqual(hello.Labels, map[string]string{"site": "lab"}) || !reflect.DeepEqual(hello.Sensors, wantSensors) {
@@ -216,4 +217,44 @@ func TestReconnectAfterRejection(t *testing.T) {
 		}
 	}
 	h.accept()
+}
+
+// An actuator's level is a channel of the device: reported at start and
+// after each gpio.write, so a dashboard shows the switch's real state.
+func TestActuatorLevelReported(t *testing.T) {
+	h := newTestHub(t)
+	startAgent(t, h, uplinkAgent)
+	c := h.accept()
+	c.send(&frame.Welcome{HubID: "hub-a", Region: "eu"})
+	level := func(fs ...*frame.Frame) (v, found bool) {
+		for _, f := range fs {
+			for _, s := range f.Samples {
+				if s.Sensor == "relay1" {
+					v, found = s.Value.Bool(), true
+				}
+			}
+		}
+		return v, found
+	}
+	waitLevel := func(want bool, seen []*frame.Frame) {
+		t.Helper()
+		if v, ok := level(seen...); ok && v == want {
+			return
+		}
+		for i := 0; i < 1000; i++ {
+			if v, ok := level(c.frame()); ok {
+				if v != want {
+					t.Fatalf("relay1 reported %v, want %v", v, want)
+				}
+				return
+			}
+		}
+		t.Fatalf("relay1 never reported %v", want)
+	}
+	waitLevel(false, nil) // the safe level, at start
+	res, seen := c.command("w1", "gpio.write", map[string]any{"pin": "relay1", "level": true})
+	if !res.OK {
+		t.Fatalf("gpio.write: %+v", res)
+	}
+	waitLevel(true, seen)
 }

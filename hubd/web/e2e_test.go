@@ -39,11 +39,8 @@ const (
 )
 
 // e2eAgentConfig samples a sine at 10 Hz and seals a frame every 100 ms.
-//
-// relay1 is both an actuator and a sensor of kind "relay": the dashboard
-// draws switches for sensors of that kind (actuators are not announced in
-// HELLO yet). The toggle never flips, so the switch shows the level of the
-// last command.
+// The agent announces its actuator relay1 as a channel of kind "relay" and
+// reports its level after each command; the dashboard draws a switch for it.
 const e2eAgentConfig = `
 device_id      = "e2e-pi"
 flush_interval = "100ms"
@@ -74,10 +71,6 @@ sensor "sim.walk" "rh" {
   min        = 30
   max        = 60
   step       = 0.5
-}
-sensor "sim.toggle" "relay1" {
-  kind     = "relay"
-  interval = "87600h"
 }
 actuator "sim.relay" "relay1" {}
 `
