@@ -90,10 +90,12 @@ func deviceInfo(d backplane.DeviceState) frame.DeviceInfo {
 }
 
 // handler is the hub's backplane.Handler: publications and resets go to
-// the fan-out, presence changes to the presence channel.
+// the fan-out, presence changes to the presence channel, hub messages
+// (commands between hubs) to the router.
 type handler struct {
 	*fanout
 	presence *presenceHub
+	router   *hubRouter // nil without backplane.Hubs
 }
 
 // HandlePresence implements backplane.Handler.

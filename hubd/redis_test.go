@@ -56,3 +56,41 @@ func TestRedisTwoHubs(t *testing.T) {
 		t.Fatalf("readyz %d", status)
 	}
 }
+
+// TestRedisCommand: a cmd sent to hub B reaches the agent on hub A, and
+// its result comes back; offline devices are 404, silent agents 408.
+func TestRedisCommand(t *testing.T) {
+	r := testenv.StartRedis(t, nil)
+	prefix := "hubd-" + t.Name()
+	redisHub := func(id string) *testHub {
+		return startHub(t, func(c *hubd.Config) {
+			c.HubID = id
+			c.Limits.CommandTimeout = "500ms"
+			c.Backplane = &hubd.BackplaneConfig{Type: "redis", Redis: &hubd.RedisConfig{Addrs: []string{r.Addr()}, KeyPrefix: prefix}}
+		})
+	}
+	ha, hb := redisHub("hub-a"), redisHub("hub-b")
+	a := connectAgent(t, ha, "pi-7")
+	d := dialDash(t, hb, frame.ProtoJSON)
+
+	id := d.request(frame.ClientMessage{Op: frame.OpCmd, Device: "pi-7", Name: "gpio.write", Args: map[string]any{"pin": "relay1", "level": true}})
+	cmd, ok := a.read().(*frame.Command)
+	if !ok || cmd.Name != "gpio.write" || cmd.Args["pin"] != "relay1" || cmd.Args["level"] != true {
+		t.Fatalf("COMMAND %+v", cmd)
+	}
+	a.send(&frame.Result{ID: cmd.ID, OK: true, Result: "done"})
+	if res, ok := d.next().(*frame.CmdResult); !ok || res.ID != id || !res.OK || res.Result != "done" {
+		t.Fatalf("result %+v", res)
+	}
+
+	id = d.request(frame.ClientMessage{Op: frame.OpCmd, Device: "pi-7", Name: "slow"})
+	a.read() // no RESULT
+	if e, ok := d.next().(*frame.ErrorReply); !ok || e.ID != id || e.Code != 408 {
+		t.Fatalf("timeout: %+v", e)
+	}
+
+	id = d.request(frame.ClientMessage{Op: frame.OpCmd, Device: "nobody", Name: "x"})
+	if e, ok := d.next().(*frame.ErrorReply); !ok || e.ID != id || e.Code != 404 {
+		t.Fatalf("unknown device: %+v", e)
+	}
+}

@@ -55,19 +55,20 @@ type Options struct {
 // server on a listener. Shutdown drains. All methods are safe for
 // concurrent use.
 type Server struct {
-	cfg      *Config
-	log      hclog.Logger
-	m        *metrics
-	gatherer prometheus.Gatherer
-	bp       backplane.Backplane
-	ownBP    bool
-	auth     Authenticator
-	router   CommandRouter
-	fanout   *fanout
-	presence *presenceHub
-	seqs     *seqTracker
-	mux      *http.ServeMux
-	now      func() time.Time
+	cfg       *Config
+	log       hclog.Logger
+	m         *metrics
+	gatherer  prometheus.Gatherer
+	bp        backplane.Backplane
+	ownBP     bool
+	auth      Authenticator
+	router    CommandRouter
+	hubRouter *hubRouter // the router over backplane.Hubs, when that is the router
+	fanout    *fanout
+	presence  *presenceHub
+	seqs      *seqTracker
+	mux       *http.ServeMux
+	now       func() time.Time
 
 	stopCtx context.Context // done when Shutdown finished draining
 	stopped context.CancelFunc
@@ -135,7 +136,12 @@ func New(cfg *Config, opts *Options) (*Server, error) {
 		s.auth = anonymousAuth{allow: c.AllowAnonymous, nonLoopback: c.AllowAnonymousNonLoopback}
 	}
 	if s.router == nil {
-		s.router, _ = s.bp.(CommandRouter)
+		if r, ok := s.bp.(CommandRouter); ok {
+			s.router = r
+		} else if hubs, ok := s.bp.(backplane.Hubs); ok {
+			s.hubRouter = newHubRouter(s, hubs)
+			s.router = s.hubRouter
+		}
 	}
 	seqStore, _ := s.bp.(SeqStore)
 	s.stopCtx, s.stopped = context.WithCancel(context.Background())
@@ -216,7 +222,10 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	stopped := context.AfterFunc(s.stopCtx, cancel)
 	defer stopped()
-	err := s.bp.Run(ctx, handler{fanout: s.fanout, presence: s.presence})
+	if s.hubRouter != nil {
+		defer s.hubRouter.wg.Wait() // remote commands end with stopCtx or their timeout
+	}
+	err := s.bp.Run(ctx, handler{fanout: s.fanout, presence: s.presence, router: s.hubRouter})
 	if err != nil && !errors.Is(err, backplane.ErrClosed) {
 		return fmt.Errorf("hubd: backplane: %w", err)
 	}
