@@ -108,13 +108,17 @@ load() {
 # Fan-out frames carry one sample: about 130 bytes as a JSON frame, near the
 # 100-byte payloads of the yardstick. "max": the agent sends as fast as its
 # window of 64 un-ACKed frames allows; "r1000": 1000 frames/s, for latency.
+# -history 100000: with the default 1000, a hub whose fan-out falls more
+# than 1000 frames behind a max-rate agent gets a reset from the memory
+# backplane (announced loss; edgeplane-load counts it as gaps and fails).
+FAN="-inprocess -history 100000 -agents 1 -samples 1"
 section "fan-out: one agent, N dashboards on its channel, in-process hub, memory backplane"
-load fanout-1 -inprocess -agents 1 -samples 1 -window 64 -clients 1
-load fanout-100 -inprocess -agents 1 -samples 1 -window 64 -clients 100
-load fanout-1000 -inprocess -agents 1 -samples 1 -window 64 -clients 1000
-load fanout-1000-cbor -inprocess -agents 1 -samples 1 -window 64 -clients 1000 -proto cbor
-load fanout-100-r1000 -inprocess -agents 1 -samples 1 -rate 1000 -window 256 -clients 100
-load fanout-1000-r1000 -inprocess -agents 1 -samples 1 -rate 1000 -window 256 -clients 1000
+load fanout-1 $FAN -window 64 -clients 1
+load fanout-100 $FAN -window 64 -clients 100
+load fanout-1000 $FAN -window 64 -clients 1000
+load fanout-1000-cbor $FAN -window 64 -clients 1000 -proto cbor
+load fanout-100-r1000 $FAN -rate 1000 -window 256 -clients 100
+load fanout-1000-r1000 $FAN -rate 1000 -window 256 -clients 1000
 
 section "ingest: $AGENTS agents, in-process hub, memory backplane"
 load ingest-memory -inprocess -agents "$AGENTS" -window 16 -clients 0
@@ -179,9 +183,9 @@ return {epoch, off, 0}'
 		section "ingest: $AGENTS agents, in-process hub, Redis backplane on 127.0.0.1:$PORT"
 		load ingest-redis -inprocess -redis "127.0.0.1:$PORT" -agents "$AGENTS" -window 16 -clients 0
 		section "cross-hub fan-out through Redis: one agent on hub A, N dashboards on hub B"
-		load xhub-100 -inprocess -redis "127.0.0.1:$PORT" -crosshub -agents 1 -samples 1 -window 64 -clients 100
-		load xhub-1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -agents 1 -samples 1 -window 64 -clients 1000
-		load xhub-1000-r1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -agents 1 -samples 1 -rate 1000 -window 256 -clients 1000
+		load xhub-100 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -window 64 -clients 100
+		load xhub-1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -window 64 -clients 1000
+		load xhub-1000-r1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -rate 1000 -window 256 -clients 1000
 	else
 		echo "internal/backplane/redis is not ready (does not build): no Redis load run"
 	fi

@@ -25,6 +25,9 @@ type Config struct {
 	// the Redis backplane on that server, under a key prefix of its own
 	// (edgeplane-load-<run id>), whose keys expire after HistoryTTL.
 	RedisAddr string
+	// RedisPublishLanes is the in-process hub's Redis pipelines in flight
+	// at once (redis.Options.PublishLanes); 0 means the backplane's default.
+	RedisPublishLanes int
 	// CrossHub (InProcess with RedisAddr only) starts two hubs on the same
 	// Redis: agents connect to the first, dashboards to the second, so every
 	// delivery crosses the backplane.
@@ -158,6 +161,9 @@ func (c Config) withDefaults() (Config, error) {
 		if v < 0 {
 			bad("%s is %v, must not be negative", name, v)
 		}
+	}
+	if c.RedisPublishLanes < 0 {
+		bad("redis publish lanes is %d, must not be negative", c.RedisPublishLanes)
 	}
 	if c.Rate < 0 {
 		bad("rate is %g, must not be negative", c.Rate)

@@ -46,13 +46,14 @@ func startHub(ctx context.Context, cfg *Config, runID, hubID string, log hclog.L
 	h := &inProcessHub{url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
 	if cfg.RedisAddr != "" {
 		b, err := redis.New(&redis.Options{
-			Addrs:       []string{cfg.RedisAddr},
-			Prefix:      "edgeplane-load-" + runID,
-			Region:      "load-" + runID,
-			HistorySize: cfg.HistorySize,
-			HistoryTTL:  cfg.HistoryTTL,
-			Logger:      log,
-			Registerer:  reg,
+			Addrs:        []string{cfg.RedisAddr},
+			Prefix:       "edgeplane-load-" + runID,
+			Region:       "load-" + runID,
+			HistorySize:  cfg.HistorySize,
+			HistoryTTL:   cfg.HistoryTTL,
+			PublishLanes: cfg.RedisPublishLanes,
+			Logger:       log,
+			Registerer:   reg,
 		})
 		if err != nil {
 			ln.Close()

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/edgeplane/edgeplane/internal/daemon"
 	"github.com/edgeplane/edgeplane/internal/loadtest"
@@ -31,6 +32,7 @@ func run() error {
 	flag.StringVar(&c.URL, "url", "", "hub base URL, e.g. http://127.0.0.1:8080")
 	flag.BoolVar(&c.InProcess, "inprocess", false, "start a hub in this process instead of dialing -url")
 	flag.StringVar(&c.RedisAddr, "redis", "", "with -inprocess: Redis host:port for the hub's backplane (default: memory)")
+	flag.IntVar(&c.RedisPublishLanes, "redis-lanes", 0, "with -redis: pipelines in flight per Redis server (0: the backplane's default)")
 	flag.BoolVar(&c.CrossHub, "crosshub", false, "with -inprocess -redis: two hubs, agents on the first, dashboards on the second")
 	flag.IntVar(&c.HistorySize, "history", loadtest.DefaultHistorySize, "with -inprocess: history per channel")
 	flag.IntVar(&c.Agents, "agents", loadtest.DefaultAgents, "simulated agents (one device each)")
@@ -50,6 +52,7 @@ func run() error {
 	flag.StringVar(&c.DevicePrefix, "device-prefix", loadtest.DefaultDevicePrefix, "start of every simulated device id")
 	jsonOut := flag.String("json", "", "also write the result as JSON to this file (- for stdout, after the table)")
 	logLevel := flag.String("log-level", "warn", "log level of the tool and the in-process hub")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (tool and in-process hub) to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -62,6 +65,17 @@ func run() error {
 	}
 	ctx, cancel := daemon.SignalContext(context.Background())
 	defer cancel()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := r.Run(ctx)
 	if err != nil {
 		return err
