@@ -21,6 +21,11 @@
 // session's writer coalesces what is queued into one WebSocket message.
 // Send queues are bounded; a session over its bound is closed with 1013.
 //
+// Commands (command.go, router.go): a cmd goes to the device's agent link on
+// this hub; for a device on another hub, to a CommandRouter — by default the
+// one over backplane.Hubs, which finds the hub through presence and waits
+// for the result sent back.
+//
 // Where to start: LoadConfig, New, then Serve (or Run beside your own HTTP
 // server with Handler); Shutdown drains, closing every WebSocket with 1001.
 package hubd
