@@ -152,6 +152,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return errors.New("bridge: Run called twice")
 	}
 	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
 	b.mu.Lock()
 	b.group, b.groupCtx = g, ctx
@@ -174,6 +176,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if b.cfg.Listen != "" {
 		srv, err = b.listen(ctx, g)
 		if err != nil {
+			cancel()
 			<-cm.Done()
 			return err
 		}

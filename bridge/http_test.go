@@ -2,12 +2,14 @@ package bridge_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/edgeplane/edgeplane/bridge"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
@@ -71,5 +73,36 @@ export "x" {}
 	}
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestListenError: Run returns the listener's error at once, without
+// leaving the MQTT connection running.
+func TestListenError(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg, err := bridge.ParseConfig("l.hcl", []byte(`
+region = "eu"
+listen = "`+l.Addr().String()+`"
+backplane {
+  addrs = ["unused:1"]
+}
+mqtt {
+  urls = ["mqtt://127.0.0.1:1"]
+}
+export "x" {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bridge.New(newSharedBackplane(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "bridge: listen") {
+		t.Fatalf("Run: %v", err)
 	}
 }
