@@ -48,28 +48,14 @@ func startHub(t testing.TB, addr string, mod func(*hubd.Config)) *hub {
 	return startHubOn(t, addr, mod, nil)
 }
 
-// startHubWithOptions is startHub with the caller's hub options.
-func startHubWithOptions(t testing.TB, addr string, opts *hubd.Options) *hub {
-	t.Helper()
-	return startHubFull(t, addr, nil, nil, opts)
-}
-
 // startHubOn is startHub with a wrapper around the listener (nil = none).
 func startHubOn(t testing.TB, addr string, mod func(*hubd.Config), wrap func(net.Listener) net.Listener) *hub {
-	t.Helper()
-	return startHubFull(t, addr, mod, wrap, nil)
-}
-
-func startHubFull(t testing.TB, addr string, mod func(*hubd.Config), wrap func(net.Listener) net.Listener, opts *hubd.Options) *hub {
 	t.Helper()
 	cfg := &hubd.Config{HubID: "hub-e2e", Region: "test", AllowAnonymous: true, Limits: &hubd.LimitsConfig{}}
 	if mod != nil {
 		mod(cfg)
 	}
-	if opts == nil {
-		opts = &hubd.Options{Logger: testLogger(t, "hubd"), Registerer: prometheus.NewRegistry()}
-	}
-	srv, err := hubd.New(cfg, opts)
+	srv, err := hubd.New(cfg, &hubd.Options{Logger: testLogger(t, "hubd"), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
