@@ -142,7 +142,7 @@ func (w *chanWorker) run(ctx context.Context) {
 // pass exports everything after the cursor, until the channel is caught up.
 func (w *chanWorker) pass(ctx context.Context) error {
 	if err := w.b.bp.Subscribe(ctx, w.ch); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
+		return fmt.Errorf("bridge: export %s: subscribe: %w", w.ch, err)
 	}
 	if !w.have {
 		if err := w.load(ctx); err != nil {
@@ -159,7 +159,7 @@ func (w *chanWorker) pass(ctx context.Context) error {
 		}
 		d, known, err := w.b.device(ctx, w.device)
 		if err != nil {
-			return fmt.Errorf("presence: %w", err)
+			return fmt.Errorf("bridge: export %s: presence: %w", w.ch, err)
 		}
 		if known && w.b.foreign(d) {
 			// Imported from another region: never sent back out. The cursor
@@ -197,7 +197,7 @@ func (w *chanWorker) advance(off uint64) {
 func (w *chanWorker) load(ctx context.Context) error {
 	pos, ok, err := w.b.cursors.GetCursor(ctx, w.name)
 	if err != nil {
-		return fmt.Errorf("load cursor: %w", err)
+		return fmt.Errorf("bridge: export %s: load cursor: %w", w.ch, err)
 	}
 	if ok {
 		w.cur, w.have = pos, true
@@ -206,7 +206,7 @@ func (w *chanWorker) load(ctx context.Context) error {
 	}
 	res, err := w.b.bp.History(ctx, w.ch, backplane.HistoryOptions{})
 	if err != nil {
-		return fmt.Errorf("history: %w", err)
+		return fmt.Errorf("bridge: export %s: history: %w", w.ch, err)
 	}
 	w.cur = backplane.Position{Epoch: res.Position.Epoch}
 	if w.e.cfg.Start == "newest" {
@@ -227,7 +227,7 @@ func (w *chanWorker) read(ctx context.Context) ([]backplane.Publication, error) 
 	since := w.cur
 	res, err := w.b.bp.History(ctx, w.ch, backplane.HistoryOptions{Since: &since})
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, fmt.Errorf("bridge: export %s: history: %w", w.ch, err)
 	}
 	top := res.Position
 	w.topSeen.Store(top.Offset)
@@ -239,14 +239,14 @@ func (w *chanWorker) read(ctx context.Context) ([]backplane.Publication, error) 
 	start := backplane.Position{Epoch: top.Epoch}
 	res, err = w.b.bp.History(ctx, w.ch, backplane.HistoryOptions{Since: &start})
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, fmt.Errorf("bridge: export %s: history: %w", w.ch, err)
 	}
 	pubs := res.Publications
 	var lost uint64
 	if !res.Recovered {
 		res, err = w.b.bp.History(ctx, w.ch, backplane.HistoryOptions{Last: resetReplay})
 		if err != nil {
-			return nil, fmt.Errorf("history: %w", err)
+			return nil, fmt.Errorf("bridge: export %s: history: %w", w.ch, err)
 		}
 		pubs = res.Publications
 		if len(pubs) > 0 {
@@ -275,7 +275,7 @@ func (w *chanWorker) save(ctx context.Context, idle bool) error {
 		return nil
 	}
 	if err := w.b.cursors.SetCursor(ctx, w.name, w.cur); err != nil {
-		return fmt.Errorf("store cursor: %w", err)
+		return fmt.Errorf("bridge: export %s: store cursor: %w", w.ch, err)
 	}
 	w.dirty, w.lastSaved = false, time.Now()
 	return nil
@@ -399,7 +399,7 @@ func (b *Bridge) publishAll(ctx context.Context, msgs []*paho.Publish) error {
 			}
 			errMu.Lock()
 			if first == nil {
-				first = fmt.Errorf("publish %s: %w", msg.Topic, err)
+				first = fmt.Errorf("bridge: publish %s: %w", msg.Topic, err)
 			}
 			errMu.Unlock()
 		}()

@@ -105,30 +105,39 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) {
 	if ctx == nil {
 		return
 	}
-	// stop ends the storing when the bridge stops or this connection's
-	// client shuts down (it cannot acknowledge any more).
-	stop := make(chan struct{})
-	var once sync.Once
-	cancelStop := func() { once.Do(func() { close(stop) }) }
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-pr.Client.Done():
-			cancel()
-		case <-sctx.Done():
-		case <-stop:
-		}
-	}()
-	defer cancelStop()
-	if b.importMessage(sctx, pr.Packet) {
+	// Retries give up when the bridge stops or when this connection's
+	// client shuts down: it cannot acknowledge any more, and the broker
+	// sends the message again on the next connection.
+	if b.importMessage(retryCtx{ctx, pr.Client.Done()}, pr.Packet) {
 		_ = pr.Client.Ack(pr.Packet)
+	}
+}
+
+// retryCtx is the context of one received message and the done channel of
+// the client it came through.
+type retryCtx struct {
+	context.Context
+	clientDone <-chan struct{}
+}
+
+// wait sleeps before retry attempt n; false when the bridge stops or the
+// client is gone.
+func (r retryCtx) wait(n int) bool {
+	t := time.NewTimer(backoff(50*time.Millisecond, 2*time.Second)(n))
+	defer t.Stop()
+	select {
+	case <-r.Done():
+		return false
+	case <-r.clientDone:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
 // importMessage stores or drops one message; false means "not handled,
 // do not acknowledge".
-func (b *Bridge) importMessage(ctx context.Context, p *paho.Publish) bool {
+func (b *Bridge) importMessage(ctx retryCtx, p *paho.Publish) bool {
 	var spec *importSpec
 	var tf topicFields
 	isMeta := false
@@ -201,7 +210,7 @@ func (b *Bridge) importMessage(ctx context.Context, p *paho.Publish) bool {
 // frame, or several back to back as a cbor export sends them). They keep
 // device id, spool id and seq, so a frame that arrives twice — resent after
 // an outage, or imported by two bridges — is stored once.
-func (b *Bridge) importCBOR(ctx context.Context, spec *importSpec, origin string, payload []byte) bool {
+func (b *Bridge) importCBOR(ctx retryCtx, spec *importSpec, origin string, payload []byte) bool {
 	items, err := splitCBOR(payload)
 	if err != nil {
 		b.m.dropped[dropBadPayload].Inc()
@@ -255,7 +264,7 @@ func splitCBOR(b []byte) ([][]byte, error) {
 
 // store publishes one frame on dev/<device>, retrying while the backplane
 // is unavailable; false when ctx ended first.
-func (b *Bridge) store(ctx context.Context, device string, data []byte, spoolID string, seq uint64) bool {
+func (b *Bridge) store(ctx retryCtx, device string, data []byte, spoolID string, seq uint64) bool {
 	ch := frame.DeviceChannel(device)
 	for attempt := 0; ; attempt++ {
 		res, err := b.bp.Publish(ctx, ch, data, backplane.PublishOptions{SpoolID: spoolID, Seq: seq})
@@ -273,7 +282,7 @@ func (b *Bridge) store(ctx context.Context, device string, data []byte, spoolID 
 		if attempt%50 == 0 {
 			b.log.Warn("cannot store an imported frame; retrying", "device", device, "error", err)
 		}
-		if !sleep(ctx, backoff(50*time.Millisecond, 2*time.Second)(attempt+1)) {
+		if !ctx.wait(attempt + 1) {
 			return false
 		}
 	}
@@ -283,14 +292,14 @@ func (b *Bridge) store(ctx context.Context, device string, data []byte, spoolID 
 // is stored (so that exports of this region know it is not theirs), and
 // again when its sensors change or a third of presence_ttl has passed: a
 // device whose messages stop goes offline when its entry expires.
-func (b *Bridge) announce(ctx context.Context, spec *importSpec, id, origin string, sensors []frame.SensorInfo) (*importedDevice, error) {
+func (b *Bridge) announce(ctx retryCtx, spec *importSpec, id, origin string, sensors []frame.SensorInfo) (*importedDevice, error) {
 	return b.announceMeta(ctx, spec, id, origin, sensors, nil)
 }
 
 // announceMeta is announce with the exporting bridge's metadata of the
 // device (nil when none came with this message): its sensors, labels,
 // agent version and online state replace what frames alone tell.
-func (b *Bridge) announceMeta(ctx context.Context, spec *importSpec, id, origin string, sensors []frame.SensorInfo, meta *deviceMeta) (*importedDevice, error) {
+func (b *Bridge) announceMeta(ctx retryCtx, spec *importSpec, id, origin string, sensors []frame.SensorInfo, meta *deviceMeta) (*importedDevice, error) {
 	now := time.Now()
 	b.imp.mu.Lock()
 	d := b.imp.devices[id]
@@ -353,8 +362,8 @@ func (b *Bridge) announceMeta(ctx context.Context, spec *importSpec, id, origin 
 		if attempt%50 == 0 {
 			b.log.Warn("cannot announce an imported device; retrying", "device", id, "error", err)
 		}
-		if !sleep(ctx, backoff(50*time.Millisecond, 2*time.Second)(attempt+1)) {
-			return nil, ctx.Err()
+		if !ctx.wait(attempt + 1) {
+			return nil, fmt.Errorf("bridge: announce %s: %w", id, err)
 		}
 	}
 	b.imp.mu.Lock()
@@ -469,7 +478,7 @@ func parseValue(s string, res float64) (frame.Value, error) {
 // importMeta takes a device's retained metadata, as a cbor export publishes
 // it beside the frames, into presence: the device is listed with its real
 // sensors (kinds, units, resolutions) and labels before its first frame.
-func (b *Bridge) importMeta(ctx context.Context, spec *importSpec, origin string, payload []byte) bool {
+func (b *Bridge) importMeta(ctx retryCtx, spec *importSpec, origin string, payload []byte) bool {
 	var m deviceMeta
 	if err := json.Unmarshal(payload, &m); err != nil || !frame.ValidDeviceID(m.ID) {
 		b.m.dropped[dropBadPayload].Inc()

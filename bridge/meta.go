@@ -58,14 +58,21 @@ type haDevice struct {
 	SuggestedArea string   `json:"suggested_area,omitempty"`
 }
 
-// haDeviceClasses maps sensor kinds to Home Assistant device classes.
-var haDeviceClasses = map[string]string{
-	"temperature": "temperature", "humidity": "humidity", "pressure": "pressure",
-	"illuminance": "illuminance", "light": "illuminance", "voltage": "voltage",
-	"current": "current", "power": "power", "energy": "energy", "co2": "carbon_dioxide",
-	"carbon_dioxide": "carbon_dioxide", "pm25": "pm25", "pm10": "pm10", "battery": "battery",
-	"frequency": "frequency", "rssi": "signal_strength", "signal_strength": "signal_strength",
-	"distance": "distance", "moisture": "moisture", "gas": "gas",
+// haDeviceClass maps a sensor kind to its Home Assistant device class, ""
+// when there is none.
+func haDeviceClass(kind string) string {
+	switch k := strings.ToLower(kind); k {
+	case "temperature", "humidity", "pressure", "illuminance", "voltage", "current", "power",
+		"energy", "pm25", "pm10", "battery", "frequency", "distance", "moisture", "gas", "signal_strength":
+		return k
+	case "light":
+		return "illuminance"
+	case "co2", "carbon_dioxide":
+		return "carbon_dioxide"
+	case "rssi":
+		return "signal_strength"
+	}
+	return ""
 }
 
 // haID makes s a Home Assistant node or object id: [a-zA-Z0-9_-].
@@ -132,7 +139,7 @@ func (b *Bridge) haDiscovery(e *exportSpec, d backplane.DeviceState, s frame.Sen
 		ObjectID:          node + "_" + object,
 		StateTopic:        e.topic.expand(b.cfg.Region, d.ID, s.ID),
 		UnitOfMeasurement: s.Unit,
-		DeviceClass:       haDeviceClasses[strings.ToLower(s.Kind)],
+		DeviceClass:       haDeviceClass(s.Kind),
 		AvailabilityTopic: availTopic,
 		PayloadAvailable:  availableOnline,
 		PayloadNotAvail:   availableOffline,

@@ -17,8 +17,6 @@ const (
 	dropHistoryLost = "history_lost"   // export: frames trimmed or lost (epoch change) before they were exported
 )
 
-var dropReasons = []string{dropOwnOrigin, dropForeign, dropNoMapping, dropBadPayload, dropBadDevice, dropDuplicate, dropUndecodable, dropHistoryLost}
-
 type metrics struct {
 	in        prometheus.Counter
 	out       prometheus.Counter
@@ -52,7 +50,7 @@ func newMetrics(reg prometheus.Registerer, lag func() float64) *metrics {
 		Name: "edgeplane_bridge_dropped_total",
 		Help: "Messages or frames not carried, by reason.",
 	}, []string{"reason"})
-	for _, r := range dropReasons {
+	for _, r := range []string{dropOwnOrigin, dropForeign, dropNoMapping, dropBadPayload, dropBadDevice, dropDuplicate, dropUndecodable, dropHistoryLost} {
 		m.dropped[r] = dropped.WithLabelValues(r)
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{
