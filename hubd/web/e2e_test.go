@@ -279,9 +279,6 @@ func startHub(ctx context.Context, addr string, logger hclog.Logger) (*testHub, 
 	cfg := &hubd.Config{
 		HubID:  "hub-e2e",
 		Region: "lab",
-		// Longer than the test: a session authenticated by its auth
-		// message must never be closed for a missing one.
-		Limits: &hubd.LimitsConfig{AuthTimeout: "5m"},
 	}
 	srv, err := hubd.New(cfg, &hubd.Options{
 		Logger:        logger,
