@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/edgeplane/edgeplane/bridge"
 	"github.com/edgeplane/edgeplane/internal/frame"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
@@ -112,4 +113,43 @@ func sample(s *frame.Stored, sensor string) frame.Value {
 		}
 	}
 	return frame.Value{}
+}
+
+// TestImportOrigin: a frame whose edgeplane-origin is this region (its own
+// export, come back) is dropped; one from another region is stored and
+// its device announced as that region's.
+func TestImportOrigin(t *testing.T) {
+	mq := testenv.StartMosquitto(t, nil)
+	bp := newSharedBackplane(t)
+	b := startBridge(t, bp, mq.Addr(), linkConfig("eu", ""))
+	eventually(t, "bridge connected", func() bool { return b.Ready(context.Background()) == nil })
+	pub := startSubscriber(t, mq.Addr(), "publisher", "nothing/#")
+	frameOf := func(dev string, seq uint64) []byte {
+		data, err := frame.AppendStored(nil, &frame.Stored{Device: dev, SpoolID: "s", Seq: seq, T0: frameAt(seq),
+			Samples: []frame.Sample{{Sensor: "t", Value: frame.Rounded(20, 0.01)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	// The subscription is made after the connection comes up: retry the
+	// foreign frame until it is stored.
+	eventually(t, "a us frame imported", func() bool {
+		pub.publish(t, "edgeplane/us/pi-us", frameOf("pi-us", 1), bridge.OriginProperty, "us")
+		return len(storedFrames(t, bp, "pi-us")) == 1
+	})
+	pub.publish(t, "edgeplane/eu/pi-back", frameOf("pi-back", 1), bridge.OriginProperty, "eu")
+	eventually(t, "own frame dropped", func() bool {
+		return counter(t, b, "edgeplane_bridge_dropped_total", "reason", "own_origin") == 1
+	})
+	if n := len(storedFrames(t, bp, "pi-back")); n != 0 {
+		t.Errorf("own-origin frame stored %d times", n)
+	}
+	d, ok, err := bp.Device(context.Background(), "pi-us")
+	if err != nil || !ok || d.Region != "us" || d.Labels[bridge.LabelOrigin] != "us" {
+		t.Errorf("presence of pi-us: %+v ok %v err %v", d, ok, err)
+	}
+	if got := b.ExportedChannels(); len(got) != 0 {
+		t.Errorf("exports %v; an imported device must not be exported", got)
+	}
 }
