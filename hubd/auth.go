@@ -29,6 +29,30 @@ const (
 type Identity struct {
 	Role    Role
 	Subject string // device id for RoleDevice; user or token name otherwise
+	// Scope narrows what a viewer or operator may read and command (a
+	// dashboard token's ch and cmd patterns). nil: the role alone decides.
+	Scope Scope
+}
+
+// Scope is what a token allows beyond its role; *auth.Identity is one.
+// Implementations are safe for concurrent use.
+type Scope interface {
+	// CanRead reports whether the holder may subscribe to channel ch
+	// ("dev/<device id>" or "presence").
+	CanRead(ch string) bool
+	// CanCommand reports whether the holder may send commands to device.
+	CanCommand(device string) bool
+}
+
+// canRead reports whether id may subscribe to ch (and see the device of
+// a "dev/" channel in presence and the devices reply).
+func (id Identity) canRead(ch string) bool {
+	return id.canView() && (id.Scope == nil || id.Scope.CanRead(ch))
+}
+
+// canCommandDevice reports whether id may send commands to device.
+func (id Identity) canCommandDevice(device string) bool {
+	return id.canCommand() && (id.Scope == nil || id.Scope.CanCommand(device))
 }
 
 // canAgent reports whether id may open the agent link.
