@@ -12,14 +12,12 @@ import (
 // (PROTOCOL.md, "Dashboard link", presence): no offsets and no history;
 // the devices reply is the initial state.
 type presenceHub struct {
-	m *metrics
-
 	mu   sync.Mutex // guards subs; held while one change is queued to all
 	subs map[sink]struct{}
 }
 
-func newPresenceHub(m *metrics) *presenceHub {
-	return &presenceHub{m: m, subs: make(map[sink]struct{})}
+func newPresenceHub() *presenceHub {
+	return &presenceHub{subs: make(map[sink]struct{})}
 }
 
 func (p *presenceHub) add(s sink) {

@@ -41,7 +41,9 @@ type Options struct {
 	// allow_anonymous rule and no tokens.
 	Authenticator Authenticator
 	// CommandRouter reaches devices of other hubs. nil means the
-	// backplane's, when it implements CommandRouter, else local devices only.
+	// backplane's, when it implements CommandRouter; else one over
+	// backplane.Hubs, when the backplane has that capability; else local
+	// devices only.
 	CommandRouter CommandRouter
 	// Dashboard serves "/". nil means the embedded dashboard.
 	Dashboard http.Handler
@@ -52,8 +54,8 @@ type Options struct {
 //
 // New wires and validates; Run delivers the backplane's publications and
 // must run for sessions to receive anything; Serve runs Run and an HTTP
-// server on a listener. Shutdown drains. All methods are safe for
-// concurrent use.
+// server on a listener (call one of Run and Serve, once). Shutdown drains.
+// All methods are safe for concurrent use.
 type Server struct {
 	cfg       *Config
 	log       hclog.Logger
@@ -147,7 +149,7 @@ func New(cfg *Config, opts *Options) (*Server, error) {
 	s.stopCtx, s.stopped = context.WithCancel(context.Background())
 	s.m = newMetrics(reg)
 	s.fanout = newFanout(s.bp, log.Named("fanout"), s.m)
-	s.presence = newPresenceHub(s.m)
+	s.presence = newPresenceHub()
 	s.seqs = newSeqTracker(seqStore)
 	dash := o.Dashboard
 	if dash == nil {
