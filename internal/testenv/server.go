@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -134,19 +135,31 @@ func (s *server) startOnce() error {
 	cmd.Dir = s.dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("testenv: exec %s: %w", s.bin, err)
-	}
+	cmd.SysProcAttr = childAttr()
 	exited := make(chan struct{})
+	started := make(chan error, 1)
+	go func() {
+		// The child gets SIGKILL when the thread that started it ends (see
+		// childAttr), so that a test binary killed by a timeout leaves no
+		// servers behind; keep that thread until the child has exited.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(exited)
+		defer logf.Close()
+		if err := cmd.Start(); err != nil {
+			started <- fmt.Errorf("testenv: exec %s: %w", s.bin, err)
+			return
+		}
+		started <- nil
+		_ = cmd.Wait() // the exit status of a killed test server is not interesting
+	}()
+	if err := <-started; err != nil {
+		<-exited
+		return err
+	}
 	s.mu.Lock()
 	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
-	go func() {
-		_ = cmd.Wait() // the exit status of a killed test server is not interesting
-		logf.Close()
-		close(exited)
-	}()
 	return s.waitReady(exited)
 }
 
