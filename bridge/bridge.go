@@ -145,8 +145,9 @@ func New(bp backplane.Backplane, cfg *Config, opts *Options) (*Bridge, error) {
 }
 
 // Run connects to the broker and carries frames until ctx ends; it returns
-// nil then. It reconnects by itself; it returns an error only when it cannot
-// start (broker configuration, HTTP listener).
+// nil then. It reconnects to the broker by itself and retries what the
+// backplane refuses; it returns an error only when it cannot start (TLS
+// files, HTTP listener) or when the backplane's Run fails.
 func (b *Bridge) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
 		return errors.New("bridge: Run called twice")

@@ -87,10 +87,11 @@ type chanWorker struct {
 	lag     atomic.Uint64 // frames after the cursor
 	topSeen atomic.Uint64 // the channel's top at the last read
 
-	cur       backplane.Position
-	have      bool // cur is valid (loaded or initialised)
-	dirty     bool // cur differs from the stored cursor
-	lastSaved time.Time
+	subscribed bool // to the channel's notifications
+	cur        backplane.Position
+	have       bool // cur is valid (loaded or initialised)
+	dirty      bool // cur differs from the stored cursor
+	lastSaved  time.Time
 }
 
 func newChanWorker(b *Bridge, e *exportSpec, device string) *chanWorker {
@@ -141,8 +142,11 @@ func (w *chanWorker) run(ctx context.Context) {
 
 // pass exports everything after the cursor, until the channel is caught up.
 func (w *chanWorker) pass(ctx context.Context) error {
-	if err := w.b.bp.Subscribe(ctx, w.ch); err != nil {
-		return fmt.Errorf("bridge: export %s: subscribe: %w", w.ch, err)
+	if !w.subscribed {
+		if err := w.b.bp.Subscribe(ctx, w.ch); err != nil {
+			return fmt.Errorf("bridge: export %s: subscribe: %w", w.ch, err)
+		}
+		w.subscribed = true
 	}
 	if !w.have {
 		if err := w.load(ctx); err != nil {
