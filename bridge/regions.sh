@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 bin=${BIN:-bin}
 for cmd in redis-server mosquitto; do
-  command -v "$cmd" >/dev/null || { echo "regions: $cmd not found (sudo apt-get install -y ${cmd/redis-server/redis-server})" >&2; exit 1; }
+  command -v "$cmd" >/dev/null || { echo "regions: $cmd not found (sudo apt-get install -y $cmd)" >&2; exit 1; }
 done
 for b in edgeplane-hubd edgeplane-bridge edgeplane-agent; do
   [ -x "$bin/$b" ] || { echo "regions: $bin/$b missing; run make build" >&2; exit 1; }
