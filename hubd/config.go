@@ -34,10 +34,22 @@ type Config struct {
 	// LogLevel is trace, debug, info, warn or error. Default "info".
 	LogLevel string `hcl:"log_level,optional"`
 
+	// AllowedOrigins lists the browser origins, besides the hub's own, whose
+	// pages may open dashboard connections: host patterns in path.Match
+	// syntax ("dash.example.com", "*.example.com"), matched against
+	// "scheme://host" when they contain "://". Default none: same origin
+	// only. Cross-origin upgrades are refused with 403.
+	AllowedOrigins []string `hcl:"allowed_origins,optional"`
+
 	Backplane *BackplaneConfig `hcl:"backplane,block"`
 	Limits    *LimitsConfig    `hcl:"limits,block"`
+	// Auth turns on token authentication (security_config.go).
+	Auth *AuthConfig `hcl:"auth,block"`
+	// TLS serves the listener over TLS (security_config.go).
+	TLS *TLSConfig `hcl:"tls,block"`
 
-	r resolved // filled by Validate
+	r   resolved         // filled by Validate
+	sec securityResolved // filled by Validate (validateSecurity)
 }
 
 // BackplaneConfig selects and sizes the backplane.
@@ -97,6 +109,35 @@ type LimitsConfig struct {
 	// Subscriptions bounds the channels one dashboard connection may
 	// subscribe to (more are refused with 429). Default 1024.
 	Subscriptions int `hcl:"subscriptions,optional"`
+
+	// The following bound what one peer may cost (docs/SECURITY.md,
+	// "Limits"); -1 turns a count limit off.
+
+	// FramesPerSecond and FramesBurst bound the frames one device link
+	// stores: a token bucket of FramesBurst frames refilled at
+	// FramesPerSecond. Over it the hub stops reading the link until the
+	// bucket refills, which slows the agent down (a spool replay is
+	// spread out, not refused). Defaults 5000 and 50000.
+	FramesPerSecond int `hcl:"frames_per_second,optional"`
+	FramesBurst     int `hcl:"frames_burst,optional"`
+	// SamplesPerFrame bounds the samples of one FRAME; more is ERROR 429
+	// and close 1008. Default 4096.
+	SamplesPerFrame int `hcl:"samples_per_frame,optional"`
+	// ConnectionsPerIP bounds the WebSocket connections (agents and
+	// dashboards) from one remote address; more are refused with HTTP 429
+	// before the upgrade. Loopback addresses are exempt (a reverse proxy on
+	// the same host). Default 256.
+	ConnectionsPerIP int `hcl:"connections_per_ip,optional"`
+	// Connections bounds all WebSocket connections of the hub; more are
+	// refused with HTTP 503 before the upgrade. Default 20000.
+	Connections int `hcl:"connections,optional"`
+	// HandshakeTimeout bounds the TLS handshake and the request headers
+	// of every HTTP connection (slowloris). Default "10s".
+	HandshakeTimeout string `hcl:"handshake_timeout,optional"`
+	// IdleTimeout: the hub pings every WebSocket every half of it and
+	// closes one whose pong takes longer than the other half (1008).
+	// "0s" sends no pings. Default "60s".
+	IdleTimeout string `hcl:"idle_timeout,optional"`
 }
 
 // resolved holds the parsed values Validate derives from the HCL fields.
@@ -197,6 +238,7 @@ func (c *Config) Validate(v *config.Checker) {
 	c.r.drainTimeout = lv.Duration("drain_timeout", l.DrainTimeout, 10*time.Second, 10*time.Millisecond, time.Hour)
 	c.r.subscriptions = lv.Int("subscriptions", l.Subscriptions, 1024, 1, 1<<20)
 	c.Limits = l
+	c.validateSecurity(v)
 }
 
 // goConfig runs Validate on a Config built in Go (not loaded from HCL)
@@ -259,5 +301,5 @@ func (c *Config) LogValues() []any {
 		"send_queue_bytes", c.r.sendQueueBytes, "send_queue_messages", c.r.sendQueueMessages,
 		"auth_timeout", c.r.authTimeout.String(), "command_timeout", c.r.commandTimeout.String(),
 		"presence_ttl", c.r.presenceTTL.String(), "drain_timeout", c.r.drainTimeout.String())
-	return kv
+	return append(kv, c.securityLogValues()...)
 }
