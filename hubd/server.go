@@ -227,11 +227,43 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.hubRouter != nil {
 		defer s.hubRouter.wg.Wait() // remote commands end with stopCtx or their timeout
 	}
+	var g errgroup.Group
+	if reg, ok := s.bp.(backplane.HubRegistry); ok {
+		g.Go(func() error { s.registerHub(ctx, reg); return nil })
+	}
 	err := s.bp.Run(ctx, handler{fanout: s.fanout, presence: s.presence, router: s.hubRouter})
+	cancel()
+	_ = g.Wait()
 	if err != nil && !errors.Is(err, backplane.ErrClosed) {
 		return fmt.Errorf("hubd: backplane: %w", err)
 	}
 	return nil
+}
+
+// registerHub keeps this hub in the region's hub registry (refreshed every
+// third of presence_ttl, so a hub that dies drops out within presence_ttl)
+// until ctx ends, then removes it.
+func (s *Server) registerHub(ctx context.Context, reg backplane.HubRegistry) {
+	ttl := s.cfg.r.presenceTTL
+	info := backplane.HubInfo{ID: s.cfg.HubID, Region: s.cfg.Region, Addr: "http://" + s.cfg.Listen}
+	t := time.NewTicker(ttl / 3)
+	defer t.Stop()
+	for {
+		info.LastSeen = s.now()
+		if err := reg.RegisterHub(ctx, info, ttl); err != nil && ctx.Err() == nil {
+			s.log.Warn("cannot register the hub", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := reg.UnregisterHub(uctx, s.cfg.HubID); err != nil && !errors.Is(err, backplane.ErrClosed) {
+				s.log.Warn("cannot unregister the hub", "error", err)
+			}
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Serve runs the hub on ln until ctx ends or Shutdown is called; then it
