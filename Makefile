@@ -10,7 +10,7 @@ LDFLAGS    := -s -w -X github.com/edgeplane/edgeplane/internal/version.Version=$
 BINARIES   := edgeplane-hubd edgeplane-agent edgeplane-bridge edgeplane-watch
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build web run test deps vet lint fmt clean cross packages
+.PHONY: all build web run test deps vet lint fmt clean cross packages bench regions cluster
 
 all: build
 
@@ -55,6 +55,14 @@ cross:
 ## packages: .deb per daemon and architecture in dist/ (nfpm)
 packages: cross
 	@scripts/packages.sh
+
+## bench: Go benchmarks and the load tool; see BENCHMARKS.md
+bench:
+	@scripts/bench.sh
+
+## regions: two regions (own redis-servers and mosquitto) linked by bridges, an agent in "eu" seen in "us"
+regions: build
+	@bridge/regions.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
