@@ -194,13 +194,14 @@ fi
 # ------------------------------------------------------------------- summary
 section "summary (this run)"
 f() { [[ -f $OUT/$1.json ]] && jqn "$OUT/$1.json" "$2" || echo "-"; }
-printf '%-22s %14s %16s %10s %10s %8s %6s %6s\n' run frames/s deliveries/s e2e-p50ms e2e-p99ms cores gaps dups
+printf '%-22s %14s %16s %10s %10s %8s %6s %6s %6s\n' run frames/s deliveries/s e2e-p50ms e2e-p99ms cores load gaps dups
 for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor fanout-100-r1000 fanout-1000-r1000 ingest-memory ingest-redis xhub-100 xhub-1000 xhub-1000-r1000; do
 	[[ -f $OUT/$run.json ]] || continue
-	printf '%-22s %14.0f %16.0f %10s %10s %8s %6s %6s\n' "$run" \
+	printf '%-22s %14.0f %16.0f %10s %10s %8s %6s %6s %6s\n' "$run" \
 		"$(f "$run" .frames_per_second)" "$(f "$run" .deliveries_per_second)" \
 		"$(f "$run" '.end_to_end.p50_ms*100|round/100')" "$(f "$run" '.end_to_end.p99_ms*100|round/100')" \
-		"$(f "$run" '.cpu_cores_in_window*100|round/100')" "$(f "$run" .gaps)" "$(f "$run" .duplicates)"
+		"$(f "$run" '.cpu_cores_in_window*100|round/100')" "$(f "$run" '.load_average*10|round/10')" \
+		"$(f "$run" .gaps)" "$(f "$run" .duplicates)"
 done
 if [[ -f $OUT/redis-evalsha.txt && -f $OUT/ingest-redis.json ]]; then
 	evalsha=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-evalsha.txt" | cut -d' ' -f1 || true)

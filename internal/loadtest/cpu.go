@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -38,4 +39,20 @@ func readRedisCPU(ctx context.Context, addr string) (float64, error) {
 		total += f
 	}
 	return total, nil
+}
+
+// loadAverage returns the 1-minute load average of the machine (Linux
+// /proc/loadavg), 0 when it cannot be read: other work on the machine is
+// what most often explains a low figure.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	v, err := strconv.ParseFloat(f, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }

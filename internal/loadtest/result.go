@@ -25,20 +25,23 @@ type Latency struct {
 // start signal until agents were told to stop); totals and the integrity
 // figures cover the whole run including the drain.
 type Result struct {
-	Target            string    `json:"target"`
-	Backplane         string    `json:"backplane"`
-	Agents            int       `json:"agents"`
-	Clients           int       `json:"clients"`
-	ChannelsPerClient int       `json:"channels_per_client"`
-	SamplesPerFrame   int       `json:"samples_per_frame"`
-	Rate              float64   `json:"rate_per_agent"` // 0: as fast as ACKs allow
-	Window            int       `json:"window"`
-	FramesPerMessage  int       `json:"frames_per_message"`
-	Proto             string    `json:"proto"`
-	FullDecode        bool      `json:"full_decode"`
-	GOMAXPROCS        int       `json:"gomaxprocs"`
-	NumCPU            int       `json:"num_cpu"`
-	Started           time.Time `json:"started"`
+	Target            string  `json:"target"`
+	Backplane         string  `json:"backplane"`
+	Agents            int     `json:"agents"`
+	Clients           int     `json:"clients"`
+	ChannelsPerClient int     `json:"channels_per_client"`
+	SamplesPerFrame   int     `json:"samples_per_frame"`
+	Rate              float64 `json:"rate_per_agent"` // 0: as fast as ACKs allow
+	Window            int     `json:"window"`
+	FramesPerMessage  int     `json:"frames_per_message"`
+	Proto             string  `json:"proto"`
+	FullDecode        bool    `json:"full_decode"`
+	GOMAXPROCS        int     `json:"gomaxprocs"`
+	NumCPU            int     `json:"num_cpu"`
+	// LoadAverage is the machine's 1-minute load average at the end of
+	// the send window (0 where unknown).
+	LoadAverage float64   `json:"load_average"`
+	Started     time.Time `json:"started"`
 
 	ConnectSeconds  float64 `json:"connect_seconds"`
 	SendSeconds     float64 `json:"send_seconds"`
@@ -114,7 +117,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if r.Proto == "json" && r.Clients > 0 {
 		p("\tdashboards %s", map[bool]string{true: "decode every message fully", false: "scan JSON frames for ch, off and t0"}[r.FullDecode])
 	}
-	p("machine\tGOMAXPROCS %d, %d CPUs", r.GOMAXPROCS, r.NumCPU)
+	p("machine\tGOMAXPROCS %d, %d CPUs, load average %.2f at the end of sending", r.GOMAXPROCS, r.NumCPU, r.LoadAverage)
 	p("phases\tconnect %.2fs, send %.2fs, last delivery at %.2fs%s", r.ConnectSeconds, r.SendSeconds, r.DrainEndSeconds, map[bool]string{true: " (drain TIMED OUT)"}[r.DrainTimedOut])
 	p("\t")
 	p("ingest\t%.0f frames/s ACKed (%.0f samples/s); %d sent, %d ACKed in the window", r.FramesPerSecond, r.SamplesPerSecond, r.FramesSentInWindow, r.FramesAckedInWindow)

@@ -262,6 +262,7 @@ func (r *Runner) phases(ctx context.Context, res *Result, clients []*simClient, 
 	res.FramesAckedInWindow = r.framesAcked.Load()
 	res.DeliveriesInWindow = r.deliveries.Load()
 	res.CPUCoresInWindow = (processCPU() - cpu0).Seconds() / res.SendSeconds
+	res.LoadAverage = loadAverage()
 	if redis1, err := readRedisCPU(ctx, cfg.RedisAddr); err == nil && redisErr == nil {
 		res.RedisCPUCores = (redis1 - redis0) / res.SendSeconds
 	}
