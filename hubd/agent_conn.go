@@ -45,6 +45,7 @@ type agentConn struct {
 	res   map[string]float64 // sensor id → resolution
 
 	acked   atomic.Uint64 // what the next ACK says; written by the reader
+	lim     frameLimiter  // reader-owned (security.go)
 	ackWake chan struct{} // capacity 1: acked moved
 
 	// Reader-owned.
@@ -191,6 +192,10 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 		}
 		msgs, err := frame.DecodeAgent(b, lim)
 		if err != nil {
+			a.fail(ctx, err)
+			return nil
+		}
+		if err := a.admit(ctx, msgs); err != nil {
 			a.fail(ctx, err)
 			return nil
 		}

@@ -67,7 +67,7 @@ func (pipeAddr) String() string  { return "pipe" }
 func TestAuthMessageStopsDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		auth := tokenAuth{"viewer": {Role: hubd.RoleViewer, Subject: "v"}}
-		srv, err := hubd.New(&hubd.Config{HubID: "hub-t", Limits: &hubd.LimitsConfig{AuthTimeout: "10s"}},
+		srv, err := hubd.New(&hubd.Config{HubID: "hub-t", Limits: &hubd.LimitsConfig{AuthTimeout: "10s", IdleTimeout: "0s"}}, // the clients below do not read while they wait: no pings,
 			&hubd.Options{Logger: testLogger(t), Authenticator: auth})
 		if err != nil {
 			t.Fatal(err)

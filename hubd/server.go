@@ -64,6 +64,7 @@ type Server struct {
 	bp        backplane.Backplane
 	ownBP     bool
 	auth      Authenticator
+	sec       *security // TLS, connection limits, limit metrics (security.go)
 	router    CommandRouter
 	hubRouter *hubRouter // the router over backplane.Hubs, when that is the router
 	fanout    *fanout
@@ -128,6 +129,9 @@ func New(cfg *Config, opts *Options) (*Server, error) {
 		conns:    make(map[tracked]struct{}),
 		agents:   make(map[string]*agentConn),
 	}
+	if s.sec, err = newSecurity(c, log, reg); err != nil {
+		return nil, err
+	}
 	if s.bp == nil {
 		if s.bp, err = newBackplane(c, log, reg); err != nil {
 			return nil, err
@@ -136,6 +140,9 @@ func New(cfg *Config, opts *Options) (*Server, error) {
 	}
 	if s.auth == nil {
 		s.auth = anonymousAuth{allow: c.AllowAnonymous, nonLoopback: c.AllowAnonymousNonLoopback}
+		if c.sec.verifier != nil {
+			s.auth = NewTokenAuthenticator(c.sec.verifier, s.auth)
+		}
 	}
 	if s.router == nil {
 		if r, ok := s.bp.(CommandRouter); ok {
@@ -204,8 +211,8 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 func (s *Server) routes(dash http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/agent", s.handleAgent)
-	mux.HandleFunc("GET /v1/ws", s.handleSession)
+	mux.HandleFunc("GET /v1/agent", s.sec.limitConns(s.handleAgent))
+	mux.HandleFunc("GET /v1/ws", s.sec.limitConns(s.handleSession))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /metrics", s.metricsHandler())
@@ -271,7 +278,8 @@ func (s *Server) registerHub(ctx context.Context, reg backplane.HubRegistry) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.sec.handshakeTimeout, // also bounds the TLS handshake
+		IdleTimeout:       s.cfg.sec.handshakeTimeout + s.cfg.sec.idleTimeout,
 		ErrorLog:          s.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	s.mu.Lock()
@@ -282,6 +290,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.httpSrv = hs
 	s.mu.Unlock()
+	ln = s.sec.listener(ln)
 
 	runCtx, runCancel := context.WithCancel(context.Background())
 	defer runCancel()
@@ -449,6 +458,7 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(a)
+	defer s.sec.keepAlive(conn, func(reason string) { a.end(websocket.StatusPolicyViolation, reason) })()
 	a.run(r.Context())
 }
 
@@ -468,6 +478,11 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the dashboard link needs WebSocket subprotocol "+frame.SubprotocolJSON+" or "+frame.SubprotocolCBOR, http.StatusBadRequest)
 		return
 	}
+	if !s.sec.originAllowed(r) {
+		s.m.protoError(linkDashboard, http.StatusForbidden)
+		http.Error(w, "origin not allowed (allowed_origins)", http.StatusForbidden)
+		return
+	}
 	if tok := bearerToken(r); tok != "" {
 		// Non-browser clients may authenticate the upgrade itself.
 		if _, err := s.auth.Authenticate(r.Context(), Credentials{Token: tok, Request: r}); err != nil {
@@ -477,7 +492,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: protos})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: protos, OriginPatterns: s.cfg.sec.origins})
 	if err != nil {
 		return
 	}
@@ -491,5 +506,6 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(sess)
+	defer s.sec.keepAlive(conn, func(reason string) { sess.end(websocket.StatusPolicyViolation, reason, false) })()
 	sess.run(r.Context())
 }
