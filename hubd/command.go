@@ -97,6 +97,9 @@ func (s *session) command(ctx context.Context, g *errgroup.Group, m *frame.Clien
 	if !frame.ValidDeviceID(m.Device) {
 		return s.replyError(m, errorf(400, "malformed device id %q", m.Device))
 	}
+	if !s.ident.canCommandDevice(m.Device) {
+		return s.replyError(m, errorf(403, "not allowed to command %s", m.Device))
+	}
 	select {
 	case s.cmds <- struct{}{}:
 	default:

@@ -43,6 +43,9 @@ func (p *presenceHub) publish(d backplane.DeviceState) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for s := range p.subs {
+		if f, ok := s.(deviceFilter); ok && !f.presenceOf(d.ID) {
+			continue // a scoped token sees only the devices it may read
+		}
 		if b := sh.bytes(s.encoding()); b != nil {
 			s.enqueue(b)
 		}
@@ -57,6 +60,9 @@ func (s *session) devices(ctx context.Context, m *frame.ClientMessage) error {
 	}
 	out := &frame.DeviceList{ID: m.ID, Devices: make([]frame.DeviceInfo, 0, len(list))}
 	for _, d := range list {
+		if !s.ident.canRead(frame.ChannelDevPrefix + d.ID) {
+			continue // a scoped token sees only the devices it may read
+		}
 		out.Devices = append(out.Devices, deviceInfo(d))
 	}
 	return s.reply(out)

@@ -303,3 +303,14 @@ func (a *agentConn) admit(ctx context.Context, msgs []frame.Message) error {
 		return ctx.Err()
 	}
 }
+
+// deviceFilter is a presence subscriber that sees only some devices.
+type deviceFilter interface {
+	presenceOf(device string) bool
+}
+
+// presenceOf implements deviceFilter: a session sees presence changes of
+// the devices whose channel it may read.
+func (s *session) presenceOf(device string) bool {
+	return s.presenceIdent.canRead(frame.ChannelDevPrefix + device)
+}

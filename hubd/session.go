@@ -54,6 +54,11 @@ type session struct {
 	subs     map[string]*sessionSub
 	presence bool
 	cmds     chan struct{} // semaphore of commands in flight
+
+	// presenceIdent is the identity presence changes are filtered by: set
+	// by the reader before it adds the session to the presence hub, read by
+	// the hub's publisher under its lock.
+	presenceIdent Identity
 }
 
 func (srv *Server) newSession(conn *websocket.Conn, r *http.Request, p frame.Proto) *session {
@@ -119,6 +124,7 @@ func (s *session) run(ctx context.Context) {
 		// Stopped by a successful auth; when it fires first, the deadline
 		// passed and the session ends, whatever the reader does next.
 		s.authTimer = time.AfterFunc(s.srv.cfg.r.authTimeout, func() {
+			s.srv.sec.hit(limitAuthTimeout)
 			s.end(websocket.StatusPolicyViolation, "no auth message within "+s.srv.cfg.r.authTimeout.String(), false)
 		})
 		defer s.authTimer.Stop()

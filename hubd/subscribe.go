@@ -31,8 +31,12 @@ const maxHistory = 100_000
 // was stored after step 1 and is in the buffer.
 func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 	if m.Ch == frame.ChannelPresence {
+		if !s.ident.canRead(m.Ch) {
+			return s.replyError(m, errorf(403, "not allowed to read %s", m.Ch))
+		}
 		if !s.presence {
 			s.presence = true
+			s.presenceIdent = s.ident
 			s.srv.presence.add(s)
 		}
 		return s.reply(&frame.OK{ID: m.ID, Ch: m.Ch})
@@ -41,10 +45,14 @@ func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 	if !ok || !frame.ValidDeviceID(device) {
 		return s.replyError(m, errorf(400, "malformed channel %q", m.Ch))
 	}
+	if !s.ident.canRead(m.Ch) {
+		return s.replyError(m, errorf(403, "not allowed to read %s", m.Ch))
+	}
 	if _, dup := s.subs[m.Ch]; dup {
 		return s.replyError(m, errorf(400, "already subscribed to %s", m.Ch))
 	}
 	if len(s.subs) >= s.srv.cfg.r.subscriptions {
+		s.srv.sec.hit(limitSubscriptions)
 		return s.replyError(m, errorf(429, "at most %d subscriptions per connection", s.srv.cfg.r.subscriptions))
 	}
 	if m.History < 0 || m.History > maxHistory {
