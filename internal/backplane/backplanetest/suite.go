@@ -668,3 +668,33 @@ func RunHubRegistry(t *testing.T, newRegistry func(t *testing.T) backplane.HubRe
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// RunCursors checks a backplane.Cursors: unknown names, set, replace, and
+// independent names. newCursors returns a new, empty one.
+func RunCursors(t *testing.T, newCursors func(t *testing.T) backplane.Cursors) {
+	c := newCursors(t)
+	ctx := ctxT(t)
+	if _, ok, err := c.GetCursor(ctx, "export/dev/a"); err != nil || ok {
+		t.Fatalf("unknown cursor: ok %v err %v", ok, err)
+	}
+	steps := []struct {
+		name string
+		pos  backplane.Position
+	}{
+		{"export/dev/a", backplane.Position{Epoch: "e1", Offset: 5}},
+		{"export/dev/b", backplane.Position{Epoch: "e2", Offset: 0}},
+		{"export/dev/a", backplane.Position{Epoch: "e1", Offset: 1 << 40}},
+	}
+	for _, st := range steps {
+		if err := c.SetCursor(ctx, st.name, st.pos); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := c.GetCursor(ctx, st.name)
+		if err != nil || !ok || got != st.pos {
+			t.Fatalf("GetCursor(%s) = %+v %v %v, want %+v", st.name, got, ok, err, st.pos)
+		}
+	}
+	if got, _, _ := c.GetCursor(ctx, "export/dev/b"); got != steps[1].pos {
+		t.Fatalf("export/dev/b = %+v after setting another name", got)
+	}
+}

@@ -77,6 +77,7 @@ type Broker struct {
 	presence []backplane.DeviceState // changes not yet delivered, in order
 	hubMsgs  [][]byte                // hub messages not yet delivered, at most HubQueueSize
 	hubs     map[string]hubEntry     // hub registry
+	cursors  map[string]backplane.Position
 }
 
 // channel is one channel's history.
@@ -132,6 +133,7 @@ func New(opts *Options) (*Broker, error) {
 		subs:        make(map[string]*cursor),
 		devices:     make(map[string]*device),
 		hubs:        make(map[string]hubEntry),
+		cursors:     make(map[string]backplane.Position),
 	}, nil
 }
 

@@ -354,3 +354,7 @@ func TestSendToHub(t *testing.T) {
 func TestHubRegistry(t *testing.T) {
 	backplanetest.RunHubRegistry(t, func(t *testing.T) backplane.HubRegistry { return newBroker(t, nil) })
 }
+
+func TestCursors(t *testing.T) {
+	backplanetest.RunCursors(t, func(t *testing.T) backplane.Cursors { return newBroker(t, nil) })
+}

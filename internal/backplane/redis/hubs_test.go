@@ -83,3 +83,10 @@ func TestHubRegistry(t *testing.T) {
 		return newBroker(t, []string{srv.Addr()}, nil)
 	})
 }
+
+func TestCursors(t *testing.T) {
+	srv := testenv.StartRedis(t, nil)
+	backplanetest.RunCursors(t, func(t *testing.T) backplane.Cursors {
+		return newBroker(t, []string{srv.Addr()}, nil)
+	})
+}

@@ -21,6 +21,7 @@ type cmdClient interface {
 	SPublish(ctx context.Context, channel string, message any) *goredis.IntCmd
 	HGetAll(ctx context.Context, key string) *goredis.MapStringStringCmd
 	HGet(ctx context.Context, key, field string) *goredis.StringCmd
+	HSet(ctx context.Context, key string, values ...any) *goredis.IntCmd
 	Close() error
 }
 
