@@ -4,6 +4,11 @@
 //	edgeplane-hubd -config /etc/edgeplane/hubd.hcl
 //	edgeplane-hubd -check -config hubd.hcl     validate and exit
 //	edgeplane-hubd -listen 127.0.0.1:9000       override the listen address
+//	edgeplane-hubd token -config hubd.hcl -kid K -sub pi-7 -role device -ttl 720h
+//	                                            mint a token (see -h of token)
+//
+// SIGHUP reloads the TLS certificate and key files (a bad pair keeps the
+// old one in service).
 //
 // It prints nothing but logs (and the -version line); with systemd it
 // sends READY=1 once the listener is up, WATCHDOG=1 while it runs and
@@ -18,6 +23,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -41,6 +49,9 @@ func main() {
 // run is main without the process: flags from args, logs to stderr, and
 // ready (may be nil) called with the listen address once it is up.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr, time.Now())
+	}
 	fs := flag.NewFlagSet("edgeplane-hubd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "HCL config file (none: all defaults)")
@@ -93,10 +104,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		defer close(watchdogDone)
 		daemon.Watchdog(wctx, nil)
 	}()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	hupDone := make(chan struct{})
+	go func() {
+		defer close(hupDone)
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-hup:
+				_ = srv.ReloadTLS() // logged by the hub; the old certificate stays on failure
+			}
+		}
+	}()
 	err = srv.Serve(ctx, ln)
 	daemon.Stopping()
+	signal.Stop(hup)
 	wcancel()
 	<-watchdogDone
+	<-hupDone
 	if err != nil && !errors.Is(err, hubd.ErrServerClosed) {
 		return err
 	}
