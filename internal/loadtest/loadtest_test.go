@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgeplane/edgeplane/hubd"
 	"github.com/edgeplane/edgeplane/internal/loadtest"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
@@ -178,5 +181,32 @@ func TestRunCancelled(t *testing.T) {
 	defer cancel()
 	if _, err := r.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run: %v; want it to end with the context's deadline", err)
+	}
+}
+
+// The tool against a hub it did not start (-url), here one the test serves.
+func TestRunExternalHub(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hubd.New(&hubd.Config{Listen: ln.Addr().String(), HubID: "ext", AllowAnonymous: true},
+		&hubd.Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	res := run(t, loadtest.Config{URL: "http://" + ln.Addr().String(), Duration: 500 * time.Millisecond,
+		Agents: 2, Clients: 2, ChannelsPerClient: 2, Window: 4})
+	if !strings.Contains(res.Target, ln.Addr().String()) || res.Backplane != "external" {
+		t.Errorf("target %q, backplane %q; want the URL and external", res.Target, res.Backplane)
 	}
 }
