@@ -72,7 +72,7 @@ limits {
 
   # A device stays online this long without a refresh (the hub refreshes
   # every third of it), so a hub that dies takes its devices offline
-  # within this bound.
+  # within this bound plus the backplane's presence sweep (1 s).
   presence_ttl = "30s"
 
   # Bound of a graceful shutdown (SIGTERM): dashboards get 1001.

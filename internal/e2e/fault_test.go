@@ -144,7 +144,7 @@ sensor "sim.sine" "t" {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+3*waitTimeout)
 	defer cancel()
-	f := newFollower(h.wsURL(), "dev/pi-out")
+	f := newFollower("dev/pi-out", h.wsURL())
 	fctx, fstop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); f.run(fctx) }()

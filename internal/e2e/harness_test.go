@@ -101,11 +101,17 @@ func (h *hub) wsURL() string    { return "ws://" + h.addr + "/v1/ws" }
 // h) and stops it at the end of the test.
 func runAgent(t testing.TB, hubURL, hcl string) {
 	t.Helper()
+	runAgentURLs(t, hcl, hubURL)
+}
+
+// runAgentURLs is runAgent with a list of hub URLs (failover in order).
+func runAgentURLs(t testing.TB, hcl string, hubURLs ...string) {
+	t.Helper()
 	cfg, err := agent.ParseConfig("agent.hcl", []byte(hcl))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, &agent.Options{Logger: testLogger(t, "agent"), HubURLs: []string{hubURL}})
+	a, err := agent.New(cfg, &agent.Options{Logger: testLogger(t, "agent"), HubURLs: hubURLs})
 	if err != nil {
 		t.Fatal(err)
 	}
