@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -49,7 +50,7 @@ type security struct {
 	tlsReloads *prometheus.CounterVec
 	certExpiry prometheus.Gauge
 
-	limitLoopback bool // tests: loopback peers count against connections_per_ip too
+	limitLoopback atomic.Bool // tests: loopback peers count against connections_per_ip too
 
 	mu    sync.Mutex // guards the following
 	perIP map[string]int
@@ -124,7 +125,7 @@ func (srv *Server) ReloadTLS() error {
 func (s *security) limitConns(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ip := remoteIP(r)
-		if !s.limitLoopback && net.ParseIP(ip).IsLoopback() {
+		if !s.limitLoopback.Load() && net.ParseIP(ip).IsLoopback() {
 			ip = "" // not counted per address
 		}
 		switch s.acquire(ip) {
