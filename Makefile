@@ -60,6 +60,10 @@ packages: cross
 bench:
 	@scripts/bench.sh
 
+## cluster: one region: its own redis-server, two hubs, two agents
+cluster: build
+	@scripts/cluster.sh
+
 ## regions: two regions (own redis-servers and mosquitto) linked by bridges, an agent in "eu" seen in "us"
 regions: build
 	@bridge/regions.sh

@@ -17,41 +17,9 @@ for b in edgeplane-hubd edgeplane-bridge edgeplane-agent; do
   [ -x "$bin/$b" ] || { echo "regions: $bin/$b missing; run make build" >&2; exit 1; }
 done
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-taken=" 6379 1883 "
-free_port() { # free_port BASE: the first free port from BASE on, not handed out before
-  local p=$1
-  while port_busy "$p" || [[ $taken == *" $p "* ]]; do p=$((p + 1)); done
-  taken+="$p "
-  echo "$p"
-}
-
+name=regions
 dir=$(mktemp -d "${TMPDIR:-/tmp}/edgeplane-regions.XXXXXX")
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  echo "regions: stopped (logs in $dir)"
-}
-trap 'stop; exit 0' INT TERM
-trap stop EXIT
-
-wait_port() { # wait_port PORT PID NAME
-  for _ in $(seq 1 200); do
-    port_busy "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { echo "regions: $3 exited:" >&2; tail -n 20 "$dir/$3.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  echo "regions: $3 does not listen on $1" >&2; exit 1
-}
-
-start() { # start NAME PORT command...
-  local name=$1 port=$2; shift 2
-  "$@" >"$dir/$name.log" 2>&1 &
-  pids+=($!)
-  [ "$port" = - ] || wait_port "$port" "$!" "$name"
-}
+. scripts/lib.sh
 
 mqtt_port=$(free_port 11883)
 user_line=""
@@ -111,7 +79,7 @@ done
 # The us bridge must be subscribed before eu exports, or the broker has no
 # session to queue eu's first frames for: wait until it is ready.
 for _ in $(seq 1 200); do
-  curl -fsS "http://127.0.0.1:${bridge_port[us]}/readyz" >/dev/null 2>&1 && break
+  http_ok "${bridge_port[us]}" /readyz && break
   sleep 0.05
 done
 
@@ -123,5 +91,4 @@ echo "bridges: http://127.0.0.1:${bridge_port[eu]}/metrics (eu)  http://127.0.0.
 echo "mqtt: mosquitto_sub -p $mqtt_port -V 5 -t 'edgeplane/#' -v"
 echo "logs: $dir (Ctrl-C stops everything)"
 
-wait -n "${pids[@]}" || true
-echo "regions: a process ended; see $dir" >&2
+wait_any
