@@ -4,14 +4,19 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeplane/edgeplane/hubd"
 	"github.com/edgeplane/edgeplane/internal/auth"
@@ -427,4 +432,84 @@ func mustHex(t testing.TB, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// syncBuffer is a log sink safe for the hub's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestTokensNotLogged: at trace level, with good and bad tokens on both
+// links, no token (nor its signature) shows up in the hub's logs.
+func TestTokensNotLogged(t *testing.T) {
+	var logs syncBuffer
+	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, t.Output()), Level: hclog.Trace, JSONFormat: true})
+	srv, err := hubd.New(&hubd.Config{
+		Auth:   &hubd.AuthConfig{Keys: []auth.KeyConfig{{ID: testKey.ID, HMACSecret: string(testKey.HMACSecret)}}},
+		Limits: &hubd.LimitsConfig{AuthTimeout: "200ms"},
+	}, &hubd.Options{Logger: log, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	h := &testHub{t: t, srv: srv, addr: ln.Addr().String()}
+
+	toks := []string{
+		mintTok(t, testKey, "pi-7", auth.RoleDevice, time.Hour, nil, nil),
+		mintTok(t, otherKey, "pi-7", auth.RoleDevice, time.Hour, nil, nil),
+		mintTok(t, testKey, "pi-7", auth.RoleDevice, -time.Hour, nil, nil),
+		mintTok(t, testKey, "ops", auth.RoleDashboard, time.Hour, []string{"dev/*"}, nil),
+	}
+	a := tokenAgent(t, h, toks[0], "pi-7")
+	a.publish(1)
+	open := []*websocket.Conn{a.c}
+	for _, tok := range toks[1:] {
+		c1, _ := dialTok(t, h, "/v1/agent", frame.SubprotocolAgent, tok, nil)
+		c2, _ := dialTok(t, h, "/v1/ws", frame.SubprotocolJSON, tok, nil)
+		c, _ := dialTok(t, h, "/v1/ws", frame.SubprotocolJSON, "", nil)
+		d := &testDash{t: t, c: c}
+		d.request(frame.ClientMessage{Op: frame.OpAuth, Token: tok})
+		d.tryNext()
+		open = append(open, c1, c2, c)
+	}
+	d := tokenDash(t, h, frame.ProtoJSON, toks[3])
+	d.sub(frame.ClientMessage{Ch: "dev/pi-7"})
+	for _, c := range append(open, d.c) {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "agent connected") {
+		t.Fatalf("logs do not show the traffic: %s", out)
+	}
+	for _, tok := range toks {
+		sig := tok[strings.LastIndexByte(tok, '.')+1:]
+		if strings.Contains(out, sig) {
+			t.Fatalf("a token is in the logs")
+		}
+	}
 }
