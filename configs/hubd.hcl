@@ -26,6 +26,28 @@ allow_anonymous = true
 # trace, debug, info, warn or error.
 log_level = "info"
 
+# Browser origins, besides the hub's own, whose pages may open dashboard
+# connections (path.Match host patterns; with "://" matched against
+# scheme://host). Others get HTTP 403. Default: none, same origin only.
+# allowed_origins = ["dash.example.com", "https://*.ops.example.com"]
+
+# Token authentication (docs/SECURITY.md): JWTs signed by one of these keys,
+# chosen by the token's kid. Rotate by adding a key, minting with it, and
+# removing the old one once its tokens expired. Mint with
+#   edgeplane-hubd token -config hubd.hcl -kid 2026-12 -sub pi-7 -role device -ttl 720h
+# auth {
+#   key "2026-12" { hmac_secret = env("EDGEPLANE_HMAC_2026_12") }         # >= 32 bytes
+#   key "ops"     { ed25519_public_key = file("/etc/edgeplane/ops.pub") } # verify only
+#   leeway = "30s"
+# }
+
+# TLS on the listener; SIGHUP (systemctl reload) reads the files again, and
+# a pair that does not load keeps the old certificate in service.
+# tls {
+#   cert_file = "/etc/edgeplane/tls/fullchain.pem"
+#   key_file  = "/etc/edgeplane/tls/privkey.pem"
+# }
+
 backplane {
   # "memory": single node, no Redis; history is lost when the hub stops
   # (dashboards then get a reset). "redis": many hubs share one Redis.
@@ -80,4 +102,25 @@ limits {
 
   # Channels one dashboard connection may subscribe to.
   subscriptions = 1024
+
+  # Frames one device may store: a bucket of frames_burst refilled at
+  # frames_per_second. Over it the hub reads the link more slowly (a spool
+  # replay is spread out, not refused). -1 turns a count limit off.
+  frames_per_second = 5000
+  frames_burst      = 50000
+
+  # Samples in one FRAME; more is ERROR 429 and close 1008.
+  samples_per_frame = 4096
+
+  # WebSocket connections from one address (loopback exempt; HTTP 429) and
+  # in total (HTTP 503), refused before the upgrade.
+  connections_per_ip = 256
+  connections        = 20000
+
+  # TLS handshake plus request headers of any HTTP connection (slowloris).
+  handshake_timeout = "10s"
+
+  # Every WebSocket is pinged every half of this; no pong within the other
+  # half closes it with 1008. "0s": no pings.
+  idle_timeout = "60s"
 }
