@@ -85,6 +85,8 @@ if [[ ${BENCH_SKIP_GO:-} != 1 ]]; then
 			grep -E '^(Benchmark|goos|goarch|cpu)' "$OUT/$name.bench"
 		fi
 	done
+	section "memory per idle dashboard connection (hub process RSS growth / connections)"
+	$GO test ./internal/e2e -run '^$' -bench IdleDashboardMemory -benchtime 2000x -count=1 2>&1 | grep -E '^Benchmark'
 	section "frame size (bytes/sample)"
 	$GO test ./internal/frame -run 'TestFrameSize$' -count=1 -v 2>&1 | grep -E 'bytes/sample' | sed 's/^ *[a-z_]*\.go:[0-9]*: //'
 fi

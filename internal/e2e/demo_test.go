@@ -18,7 +18,7 @@ import (
 )
 
 // buildBinaries builds the daemons the demo starts into a temp dir.
-func buildBinaries(t *testing.T, pkgs ...string) string {
+func buildBinaries(t testing.TB, pkgs ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"build", "-o", dir + "/"}, pkgs...)
@@ -30,7 +30,7 @@ func buildBinaries(t *testing.T, pkgs ...string) string {
 	return dir
 }
 
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
@@ -40,7 +40,7 @@ func repoRoot(t *testing.T) string {
 }
 
 // freePort returns a port nothing listens on right now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
