@@ -294,6 +294,7 @@ func TestDashboardEndpointHostile(t *testing.T) {
 		{name: "wrong kid", steps: []step{{msg: `{"op":"auth","id":0,"token":"` + mintTok(t, wrongKid, "ops", auth.RoleDashboard, time.Hour, []string{"dev/*"}, nil) + `"}`}}, status: websocket.StatusPolicyViolation},
 		{name: "device token", steps: []step{{msg: `{"op":"auth","id":0,"token":"` + mintTok(t, testKey, "good-1", auth.RoleDevice, time.Hour, nil, nil) + `"}`}}, status: websocket.StatusPolicyViolation},
 		{name: "bad bearer on the upgrade", bearer: mintTok(t, otherKey, "ops", auth.RoleDashboard, time.Hour, nil, nil), http: 401},
+		{name: "device bearer on the upgrade", bearer: mintTok(t, testKey, "good-1", auth.RoleDevice, time.Hour, nil, nil), http: 403},
 		{name: "channel outside ch", tok: dash, steps: []step{{msg: `{"op":"sub","id":1,"ch":"dev/good-1"}`, code: 403}, {msg: `{"op":"sub","id":2,"ch":"presence"}`, code: 403}}},
 		{name: "command outside cmd", tok: dash, steps: []step{{msg: `{"op":"cmd","id":1,"device":"berlin-1","name":"gpio.write"}`, code: 403}, {msg: `{"op":"cmd","id":2,"device":"good-1","name":"gpio.write"}`, code: 403}}},
 		{name: "command to a device inside cmd that is offline", tok: dash, steps: []step{{msg: `{"op":"cmd","id":1,"device":"berlin-relay-1","name":"gpio.write"}`, code: 404}}},

@@ -485,7 +485,11 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	}
 	if tok := bearerToken(r); tok != "" {
 		// Non-browser clients may authenticate the upgrade itself.
-		if _, err := s.auth.Authenticate(r.Context(), Credentials{Token: tok, Request: r}); err != nil {
+		id, err := s.auth.Authenticate(r.Context(), Credentials{Token: tok, Request: r})
+		if err == nil && !id.canView() {
+			err = fmt.Errorf("%w: role %s may not use the dashboard link", ErrForbidden, id.Role)
+		}
+		if err != nil {
 			st := authStatus(err)
 			s.m.protoError(linkDashboard, st)
 			http.Error(w, http.StatusText(st), st)
