@@ -65,6 +65,7 @@ type ClientMessage struct {
 	History int      // sub: last N first; 0 = none
 	Sensors []string // sub: only these sensors
 	MaxRate float64  // sub: frames/s; 0 = unlimited
+	MinMax  bool     // sub: merged frames also carry <sensor>@min and @max; only with MaxRate
 
 	Device string         // cmd
 	Name   string         // cmd

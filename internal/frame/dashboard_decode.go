@@ -274,6 +274,12 @@ func clientFromTree(v any) (ClientMessage, error) {
 			}
 			m.MaxRate = r
 		}
+		if mm, ok := f.bool("minmax", false); ok {
+			if mm && m.MaxRate == 0 && f.err == nil {
+				f.fail("field \"minmax\": only with max_rate (min and max are kept per max_rate window)")
+			}
+			m.MinMax = mm
+		}
 	case OpUnsub:
 		m.Ch = f.str("ch", true)
 	case OpDevices, OpPing:

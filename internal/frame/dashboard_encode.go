@@ -489,7 +489,7 @@ func appendClient(dst []byte, m *ClientMessage, p Proto) ([]byte, error) {
 		return dst, err
 	}
 	set := []bool{m.HasID, m.Token != "", m.Ch != "", m.Since != nil, m.History > 0, m.Sensors != nil,
-		m.MaxRate != 0, m.Device != "", m.Name != "", m.Args != nil}
+		m.MaxRate != 0, m.MinMax, m.Device != "", m.Name != "", m.Args != nil}
 	n := 1
 	for _, s := range set {
 		if s {
@@ -536,6 +536,10 @@ func appendClient(dst []byte, m *ClientMessage, p Proto) ([]byte, error) {
 	if m.MaxRate != 0 {
 		w.key("max_rate")
 		w.number(m.MaxRate)
+	}
+	if m.MinMax {
+		w.key("minmax")
+		w.bool(true)
 	}
 	if m.Device != "" {
 		w.key("device")

@@ -123,6 +123,7 @@ func FuzzDecodeClientJSON(f *testing.F) {
 	f.Add([]byte(`{"op":"sub","id":1,"ch":"dev/pi-7","since":{"epoch":"e","off":41},"history":100,"sensors":["t"],"max_rate":2.5}`))
 	f.Add([]byte(`{"op":"cmd","id":4,"device":"pi-7","name":"gpio.write","args":{"a":[1,-2,3.5,null,"x",{"b":false}]}}`))
 	f.Add([]byte(`{"op":"ping","id":1e400}`))
+	f.Add([]byte(`{"op":"sub","id":2,"ch":"dev/pi-7","minmax":true}`))
 	fuzzClient(f, frame.ProtoJSON)
 }
 
