@@ -49,6 +49,7 @@ func run() int {
 	}
 
 	log := logging.New(&logging.Options{Name: "edgeplane-bridge", Level: cfg.LogLevel, Format: cfg.LogFormat})
+	redis.SetLibraryLogger(log.Named("go-redis"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgeplane/edgeplane/hubd"
+	"github.com/edgeplane/edgeplane/internal/backplane/redis"
 	"github.com/edgeplane/edgeplane/internal/daemon"
 	"github.com/edgeplane/edgeplane/internal/logging"
 	"github.com/edgeplane/edgeplane/internal/version"
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		cfg.Listen = *listen
 	}
 	log := logging.New(&logging.Options{Name: "edgeplane-hubd", Level: cfg.LogLevel, Output: stderr})
+	redis.SetLibraryLogger(log.Named("go-redis"))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
