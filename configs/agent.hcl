@@ -60,15 +60,17 @@ queue {
 
 # With a spool block, frames are written to disk before they are sent and
 # removed after the hub acknowledges them; a restart or power cut resumes.
-# spool {
-#   dir = "/var/lib/edgeplane/spool"
-#   # "always": fsync every frame (no loss on power cut; wears SD cards),
-#   # a duration such as "1s" (default: a power cut loses at most that much),
-#   # "never": the kernel decides. A process crash loses nothing either way.
-#   sync = "1s"
-#   # Disk bound; when full the oldest frames go, counted.
-#   max_bytes = "64MiB"
-# }
+# This is what a gateway should run with: the packaged unit gives the agent
+# /var/lib/edgeplane/agent (StateDirectory) and nothing else to write.
+spool {
+  dir = "/var/lib/edgeplane/agent/spool"
+  # "always": fsync every frame (no loss on power cut; wears SD cards),
+  # a duration such as "1s" (default: a power cut loses at most that much),
+  # "never": the kernel decides. A process crash loses nothing either way.
+  sync = "1s"
+  # Disk bound; when full the oldest frames go, counted.
+  max_bytes = "64MiB"
+}
 
 # /metrics (Prometheus) and /healthz on a local port. Unauthenticated:
 # keep it on 127.0.0.1.
