@@ -58,7 +58,7 @@ func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 	if m.History < 0 || m.History > maxHistory {
 		return s.replyError(m, errorf(400, "history must be between 0 and %d", maxHistory))
 	}
-	filt := window.NewFilter(m.Sensors, m.MaxRate)
+	filt := window.NewFilter(m.Sensors, m.MaxRate).WithMinMax(m.MinMax)
 
 	c, err := s.srv.fanout.acquire(ctx, m.Ch)
 	if err != nil {
