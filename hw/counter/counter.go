@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hw"
+	hwgpio "github.com/edgeplane/edgeplane/hw/gpio"
 	"periph.io/x/conn/v3/gpio"
 )
 
@@ -80,22 +81,25 @@ func New(p gpio.PinIn, opts *Options) (*Counter, error) {
 		name = p.Name()
 	}
 	fail := func(err error) (*Counter, error) { return nil, fmt.Errorf("counter: %s: %w", name, err) }
-	pull, err := parsePull(o.Pull)
+	pull, err := hwgpio.ParsePull(o.Pull)
 	if err != nil {
 		return fail(err)
 	}
-	edge, err := parseEdge(o.Edge)
+	edge, err := hwgpio.ParseEdge(o.Edge, gpio.RisingEdge)
 	if err != nil {
 		return fail(err)
 	}
-	period, err := parseDuration("period", o.Period, DefaultPeriod)
+	if edge == gpio.NoEdge {
+		return fail(errors.New(`edge "none" counts nothing; want rising, falling or both`))
+	}
+	period, err := hwgpio.ParseDuration("period", o.Period, DefaultPeriod)
 	if err != nil {
 		return fail(err)
 	}
 	if period == 0 {
 		return fail(errors.New("period must be positive"))
 	}
-	debounce, err := parseDuration("debounce", o.Debounce, 0)
+	debounce, err := hwgpio.ParseDuration("debounce", o.Debounce, 0)
 	if err != nil {
 		return fail(err)
 	}
@@ -201,44 +205,4 @@ func (c *Counter) Close() error {
 		return fmt.Errorf("counter: %s: halt: %w", c.desc.ID, err)
 	}
 	return nil
-}
-
-func parsePull(s string) (gpio.Pull, error) {
-	switch s {
-	case "":
-		return gpio.PullNoChange, nil
-	case "up":
-		return gpio.PullUp, nil
-	case "down":
-		return gpio.PullDown, nil
-	case "none", "float":
-		return gpio.Float, nil
-	}
-	return gpio.PullNoChange, fmt.Errorf("pull %q: want up, down or none", s)
-}
-
-func parseEdge(s string) (gpio.Edge, error) {
-	switch s {
-	case "", "rising":
-		return gpio.RisingEdge, nil
-	case "falling":
-		return gpio.FallingEdge, nil
-	case "both":
-		return gpio.BothEdges, nil
-	}
-	return gpio.NoEdge, fmt.Errorf("edge %q: want rising, falling or both", s)
-}
-
-func parseDuration(field, s string, def time.Duration) (time.Duration, error) {
-	if s == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%s %q: %w", field, s, err)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%s %q: must not be negative", field, s)
-	}
-	return d, nil
 }

@@ -79,19 +79,19 @@ func NewInput(p gpio.PinIn, opts *InputOptions) (*Input, error) {
 	if name == "" {
 		name = p.Name()
 	}
-	pull, err := parsePull(o.Pull)
+	pull, err := ParsePull(o.Pull)
 	if err != nil {
 		return nil, fmt.Errorf("gpio: input %s: %w", name, err)
 	}
-	edge, err := parseEdge(o.Edge, gpio.BothEdges)
+	edge, err := ParseEdge(o.Edge, gpio.BothEdges)
 	if err != nil {
 		return nil, fmt.Errorf("gpio: input %s: %w", name, err)
 	}
-	debounce, err := parseDuration("debounce", o.Debounce, DefaultDebounce)
+	debounce, err := ParseDuration("debounce", o.Debounce, DefaultDebounce)
 	if err != nil {
 		return nil, fmt.Errorf("gpio: input %s: %w", name, err)
 	}
-	period, err := parseDuration("period", o.Period, DefaultInputPeriod)
+	period, err := ParseDuration("period", o.Period, DefaultInputPeriod)
 	if err != nil {
 		return nil, fmt.Errorf("gpio: input %s: %w", name, err)
 	}

@@ -7,10 +7,10 @@ import (
 	"periph.io/x/conn/v3/gpio"
 )
 
-// parsePull maps the configuration words to periph's pull values. The empty
+// ParsePull maps the configuration words to periph's pull values. The empty
 // string leaves the pin's pull as it is, which is right when the board has
 // its own resistor.
-func parsePull(s string) (gpio.Pull, error) {
+func ParsePull(s string) (gpio.Pull, error) {
 	switch s {
 	case "":
 		return gpio.PullNoChange, nil
@@ -24,9 +24,9 @@ func parsePull(s string) (gpio.Pull, error) {
 	return gpio.PullNoChange, fmt.Errorf("pull %q: want up, down or none", s)
 }
 
-// parseEdge maps the configuration words to periph's edge values; def is
+// ParseEdge maps the configuration words to periph's edge values; def is
 // used for the empty string.
-func parseEdge(s string, def gpio.Edge) (gpio.Edge, error) {
+func ParseEdge(s string, def gpio.Edge) (gpio.Edge, error) {
 	switch s {
 	case "":
 		return def, nil
@@ -42,9 +42,10 @@ func parseEdge(s string, def gpio.Edge) (gpio.Edge, error) {
 	return gpio.NoEdge, fmt.Errorf("edge %q: want both, rising, falling or none", s)
 }
 
-// parseDuration parses a Go duration; the empty string gives def. Negative
-// durations are refused.
-func parseDuration(field, s string, def time.Duration) (time.Duration, error) {
+// ParseDuration parses a Go duration for the named field; the empty string
+// gives def. Negative durations are refused. The other GPIO-based drivers
+// (hw/counter) parse their options with these too.
+func ParseDuration(field, s string, def time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil
 	}
