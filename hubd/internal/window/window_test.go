@@ -360,3 +360,15 @@ func TestRateBoundMinMax(t *testing.T) {
 		}
 	})
 }
+
+// TestProtocolExample is the minmax example of PROTOCOL.md ("Dashboard
+// link", sub): two frames 2 s apart replayed at max_rate 0.25.
+func TestProtocolExample(t *testing.T) {
+	a := df(57, 1000, sb("door", 0, false), s("t", 0, 21.5), s("t", 1_000_000, 21.7))
+	b := df(58, 3000, s("t", 0, 21.4), sb("door", 500_000, true), s("t", 1_000_000, 21.6))
+	out := Downsample(NewFilter(nil, 0.25).WithMinMax(true), []*frame.DashFrame{a, b})
+	if len(out) != 1 || out[0].T0 != a.T0 || out[0].Off != 58 || out[0].Seq != b.Seq {
+		t.Fatalf("got %+v", out)
+	}
+	sameSamples(t, out[0].Samples, []frame.Sample{s("t@max", 1_000_000, 21.7), s("t@min", 2_000_000, 21.4), sb("door", 2_500_000, true), s("t", 3_000_000, 21.6)})
+}
