@@ -47,6 +47,7 @@ type agentConn struct {
 	acked   atomic.Uint64 // what the next ACK says; written by the reader
 	lim     frameLimiter  // reader-owned (security.go)
 	ackWake chan struct{} // capacity 1: acked moved
+	helloed atomic.Bool   // HELLO was accepted (read by the HELLO deadline, security.go)
 
 	// Reader-owned.
 	lastSeq uint64 // highest seq stored for this device and spool id
@@ -301,6 +302,7 @@ func (a *agentConn) onHello(ctx context.Context, g *errgroup.Group, h *frame.Hel
 		return errorf(400, "empty spool id")
 	}
 	a.hello = h
+	a.helloed.Store(true)
 	a.ch = frame.ChannelDevPrefix + h.DeviceID
 	a.res = make(map[string]float64, len(h.Sensors))
 	for _, s := range h.Sensors {

@@ -315,3 +315,17 @@ type deviceFilter interface {
 func (s *session) presenceOf(device string) bool {
 	return s.presenceIdent.canRead(frame.ChannelDevPrefix + device)
 }
+
+// helloDeadline ends the link with 1008 when no HELLO was accepted within
+// auth_timeout: a token alone does not hold a connection open. The
+// returned stop ends the timer.
+func (a *agentConn) helloDeadline() (stop func()) {
+	d := a.srv.cfg.r.authTimeout
+	t := time.AfterFunc(d, func() {
+		if !a.helloed.Load() {
+			a.srv.sec.hit(limitAuthTimeout)
+			a.end(websocket.StatusPolicyViolation, "no HELLO within "+d.String())
+		}
+	})
+	return func() { t.Stop() }
+}

@@ -166,6 +166,7 @@ func TestAgentEndpointHostile(t *testing.T) {
 	h := startTokenHub(t, func(c *hubd.Config) {
 		c.Limits.AgentMessageBytes = "4KiB"
 		c.Limits.SamplesPerFrame = 8
+		c.Limits.AuthTimeout = "300ms"
 	})
 	hc := newHealthy(t, h)
 	dev := func(sub string) string { return mintTok(t, testKey, sub, auth.RoleDevice, time.Hour, nil, nil) }
@@ -198,6 +199,7 @@ func TestAgentEndpointHostile(t *testing.T) {
 		{name: "CBOR of the wrong shape", tok: dev("pi-7"), msg: []byte{0x83, 0x01, 0x02, 0x03}, code: 400, status: websocket.StatusPolicyViolation},
 		{name: "FRAME with text samples", tok: dev("pi-7"), device: "pi-7", msg: []byte{0xa4, 0x00, 0x03, 0x01, 0x01, 0x02, 0x01, 0x03, 0x61, 'x'}, code: 400, status: websocket.StatusPolicyViolation},
 		{name: "too many samples", tok: dev("pi-7"), device: "pi-7", msg: frameOf(9), code: 429, status: websocket.StatusPolicyViolation},
+		{name: "no HELLO within auth_timeout", tok: dev("pi-7"), status: websocket.StatusPolicyViolation},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,7 +221,9 @@ func TestAgentEndpointHostile(t *testing.T) {
 					t.Fatal("want WELCOME")
 				}
 			}
-			a.sendRaw(tc.msg)
+			if tc.msg != nil {
+				a.sendRaw(tc.msg)
+			}
 			if tc.code != 0 {
 				m, err := a.tryRead()
 				if e, ok := m.(*frame.Error); err != nil || !ok || e.Code != tc.code || e.Message == "" {

@@ -459,6 +459,7 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.untrack(a)
 	defer s.sec.keepAlive(conn, func(reason string) { a.end(websocket.StatusPolicyViolation, reason) })()
+	defer a.helloDeadline()()
 	a.run(r.Context())
 }
 
