@@ -229,17 +229,19 @@ func TestTLS(t *testing.T) {
 	}
 	d.sub(frame.ClientMessage{Ch: "dev/pi-tls"})
 
-	cfg, err := agent.ParseConfig("tls.hcl", []byte(`
-device_id = "pi-tls"
+	agentHCL := `
+device_id = "DEVICE"
 hub {
-  url = "`+wss+`/v1/agent"
-  ca_file = "`+caFile+`"
-  token = "`+mintTok(t, testKey, "pi-tls", auth.RoleDevice, time.Hour, nil, nil)+`"
+  url = "` + wss + `/v1/agent"
+  ca_file = "` + caFile + `"
+  token = "TOKEN"
   reconnect_min = "10ms"
   reconnect_max = "50ms"
 }
 sensor "sim.sine" "t" { period = "10ms" }
-`))
+`
+	cfg, err := agent.ParseConfig("tls.hcl", []byte(strings.ReplaceAll(strings.ReplaceAll(agentHCL, "DEVICE", "pi-tls"), "TOKEN",
+		mintTok(t, testKey, "pi-tls", auth.RoleDevice, time.Hour, nil, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,6 +277,32 @@ sensor "sim.sine" "t" { period = "10ms" }
 	if after == before {
 		t.Fatal("ReloadTLS did not swap the certificate")
 	}
+	// An agent that trusts only the first CA refuses the new certificate.
+	cfg2, err := agent.ParseConfig("tls2.hcl", []byte(strings.ReplaceAll(strings.ReplaceAll(agentHCL, "DEVICE", "pi-tls2"), "TOKEN",
+		mintTok(t, testKey, "pi-tls2", auth.RoleDevice, time.Hour, nil, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg2 := prometheus.NewRegistry()
+	ag2, err := agent.New(cfg2, &agent.Options{Logger: testLogger(t), Registerer: reg2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2done := make(chan error, 1)
+	a2ctx, a2cancel := context.WithCancel(context.Background())
+	go func() { a2done <- ag2.Run(a2ctx) }()
+	deadline := time.Now().Add(waitTimeout)
+	for dialErrors(t, reg2) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the agent did not refuse the hub's new certificate")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a metric: there is no event to wait on
+	}
+	a2cancel()
+	<-a2done
+	if got := h.metric("edgeplane_hub_agents", ""); got != 1 {
+		t.Fatalf("agents on the hub: %v, want only the first (its connection outlives the reload)", got)
+	}
 	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -287,4 +315,26 @@ sensor "sim.sine" "t" { period = "10ms" }
 	if ok, failed := h.metric("edgeplane_hub_tls_reloads_total", "result=ok"), h.metric("edgeplane_hub_tls_reloads_total", "result=failed"); ok != 1 || failed != 1 {
 		t.Fatalf("reloads ok %v failed %v", ok, failed)
 	}
+}
+
+// dialErrors is an agent's edgeplane_uplink_dials_total{result="error"}.
+func dialErrors(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "edgeplane_uplink_dials_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == "error" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
