@@ -203,6 +203,20 @@ async function run(browser) {
     await checkValue(page, 'cbor');
   }
 
+  // 7b. The 1 h window asks for max_rate with minmax: merged points carry
+  // the min and max of their window, drawn as a band.
+  {
+    await page.selectOption('#window', '3600');
+    await waitFor('1 h window with min/max', ([d, s]) => {
+      const sub = window.edgeplane.subs().find((x) => x.ch === `dev/${d}`);
+      return sub && sub.active && sub.minmax && window.edgeplane.samples(d, s).some((p) => p.lo !== undefined);
+    }, [device, sensor]);
+    const pts = (await ep(([d, s]) => window.edgeplane.samples(d, s), [device, sensor])).filter((p) => p.lo !== undefined);
+    const bad = pts.filter((p) => !(p.lo <= p.v && p.v <= p.hi));
+    emit({ event: 'minmax', seconds: 3600, points: pts.length });
+    if (bad.length) fail(`min/max not around the value: ${JSON.stringify(bad.slice(0, 3))}`);
+  }
+
   // 8. Phone width: still readable (no horizontal scroll), charts fit.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300); // ResizeObserver → uPlot setSize on the next frame

@@ -261,7 +261,8 @@ export class App {
       if (m.off > sub.off) sub.off = m.off;
       sub.hasPos = true;
     }
-    if (!d.applyFrame(m, unfiltered)) {
+    const minmax = !!(sub && sub.cur && sub.cur.minmax);
+    if (!d.applyFrame(m, unfiltered, minmax)) {
       this.stats.duplicates++;
       return;
     }
@@ -292,6 +293,7 @@ export class App {
       } else {
         params.history = DETAIL_FRAME_BUDGET;
         params.max_rate = Math.round((DETAIL_FRAME_BUDGET / W) * 100) / 100;
+        params.minmax = true; // what the merging hides, drawn as a band
       }
       return { mode: 'detail', params, key: `detail:${W}:${JSON.stringify(params)}` };
     }
@@ -377,7 +379,7 @@ export class App {
     const gen = this.gen;
     return this.conn.request(msg, (ok) => {
       // Synchronous: the frames batched after this ok belong to it.
-      sub.cur = { mode: want.mode, key: want.key, filtered: !!ok.filtered || 'max_rate' in want.params || 'sensors' in want.params, gen, epoch: ok.epoch };
+      sub.cur = { mode: want.mode, key: want.key, filtered: !!ok.filtered || 'max_rate' in want.params || 'sensors' in want.params, minmax: !!want.params.minmax, gen, epoch: ok.epoch };
       if (sub.epoch !== ok.epoch) {
         sub.epoch = ok.epoch || '';
         sub.off = 0;

@@ -9,6 +9,12 @@ function cssVar(name, fallback) {
   return v || fallback;
 }
 
+/** #rrggbb with alpha a, as rgba(). */
+function faint(hex, a) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${a})`;
+}
+
 export class Chart {
   constructor(el, { label, format, colorIndex, step }) {
     this.el = el;
@@ -23,6 +29,10 @@ export class Chart {
       scales: { x: { time: true } },
       series: [
         {},
+        // min and max of each merged window (minmax subscriptions): two thin
+        // faint lines with a band between them, under the last-value line.
+        { label: `${label} min`, stroke: faint(PALETTE[colorIndex % PALETTE.length], 0.35), width: 0.5, points: { show: false } },
+        { label: `${label} max`, stroke: faint(PALETTE[colorIndex % PALETTE.length], 0.35), width: 0.5, points: { show: false } },
         {
           label,
           stroke: PALETTE[colorIndex % PALETTE.length],
@@ -31,12 +41,13 @@ export class Chart {
           paths: step ? uPlot.paths.stepped({ align: 1 }) : undefined,
         },
       ],
+      bands: [{ series: [2, 1], fill: faint(PALETTE[colorIndex % PALETTE.length], 0.12) }],
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, values: (u, vals) => vals.map(format) },
       ],
     };
-    this.u = new uPlot(opts, [[], []], el);
+    this.u = new uPlot(opts, [[], [], [], []], el);
     this.ro = new ResizeObserver(() => {
       const w = Math.max(200, el.clientWidth);
       if (w !== this.u.width) this.u.setSize({ width: w, height: 150 });
@@ -44,10 +55,10 @@ export class Chart {
     this.ro.observe(el);
   }
 
-  /** Shows series (sorted x/y arrays) over [minX, maxX] (seconds). */
+  /** Shows series (sorted x/y/lo/hi arrays) over [minX, maxX] (seconds). */
   update(series, minX, maxX) {
     this.u.batch(() => {
-      this.u.setData([series.x, series.y], true);
+      this.u.setData([series.x, series.lo, series.hi, series.y], true);
       this.u.setScale('x', { min: minX, max: maxX });
     });
   }

@@ -20,14 +20,16 @@ export function installDebugHook(win, app) {
       id: d.id, online: d.online, hub: d.hub, region: d.region, labels: { ...d.labels },
       sensors: d.sensors.map((s) => ({ ...s })), lastSeen: d.lastSeen, known: d.known, seqRestarts: d.seqRestarts,
     })),
-    /** Subscriptions: channel, mode (overview|detail), filtered, epoch, off. */
+    /** Subscriptions: channel, mode (overview|detail), filtered, minmax, epoch, off. */
     subs: () => [...app.subs.values()].map((s) => ({
-      ch: s.ch, mode: s.cur ? s.cur.mode : '', filtered: s.cur ? s.cur.filtered : false,
+      ch: s.ch, mode: s.cur ? s.cur.mode : '', filtered: s.cur ? s.cur.filtered : false, minmax: s.cur ? s.cur.minmax : false,
       epoch: s.epoch, off: s.off, active: !!(s.cur && s.cur.gen === app.gen),
     })),
     /**
      * Samples of one sensor: [{seq, off, t (ms), v}], every one received
-     * while the device is shown in detail; otherwise only the last one.
+     * while the device is shown in detail (with lo and hi, the min and max
+     * of the merged window, on a minmax subscription); otherwise only the
+     * last one.
      */
     samples(device, sensor) {
       const d = app.devices.get(device);
@@ -35,7 +37,12 @@ export function installDebugHook(win, app) {
       const ser = d.series && d.series.get(sensor);
       if (ser) {
         ser.sort();
-        return ser.x.map((x, i) => ({ seq: ser.seq[i], off: ser.off[i], t: x * 1000, v: ser.y[i] }));
+        return ser.x.map((x, i) => {
+          const p = { seq: ser.seq[i], off: ser.off[i], t: x * 1000, v: ser.y[i] };
+          if (ser.lo[i] !== null) p.lo = ser.lo[i];
+          if (ser.hi[i] !== null) p.hi = ser.hi[i];
+          return p;
+        });
       }
       const last = d.last.get(sensor);
       return last ? [{ ...last }] : [];

@@ -13,7 +13,9 @@ export function isActuator(sensor) {
 
 /**
  * Samples of one sensor: parallel arrays, kept sorted by time (x, seconds
- * since the epoch, as uPlot wants them). Out-of-order inserts (a history
+ * since the epoch, as uPlot wants them). lo and hi are the min and max of
+ * the window a merged frame stands for (minmax subscriptions), null
+ * elsewhere. Out-of-order inserts (a history
  * replay arriving after live frames) are appended and sorted once, on the
  * next read.
  */
@@ -27,23 +29,27 @@ export class Series {
     this.y = [];
     this.seq = [];
     this.off = [];
+    this.lo = [];
+    this.hi = [];
     this.unsorted = false;
   }
 
-  add(x, y, seq, off) {
+  add(x, y, seq, off, lo = null, hi = null) {
     const n = this.x.length;
     if (n > 0 && x < this.x[n - 1]) this.unsorted = true;
     this.x.push(x);
     this.y.push(y);
     this.seq.push(seq);
     this.off.push(off);
+    this.lo.push(lo);
+    this.hi.push(hi);
   }
 
   sort() {
     if (!this.unsorted) return;
     const idx = this.x.map((_, i) => i);
     idx.sort((a, b) => this.x[a] - this.x[b] || this.seq[a] - this.seq[b]);
-    for (const k of ['x', 'y', 'seq', 'off']) {
+    for (const k of SERIES_KEYS) {
       const a = this[k];
       this[k] = idx.map((i) => a[i]);
     }
@@ -61,8 +67,22 @@ export class Series {
       if (x[mid] < minX) lo = mid + 1; else hi = mid;
     }
     if (lo < 256 && lo < x.length / 8) return; // not worth a copy yet
-    for (const k of ['x', 'y', 'seq', 'off']) this[k].splice(0, lo);
+    for (const k of SERIES_KEYS) this[k].splice(0, lo);
   }
+}
+
+const SERIES_KEYS = ['x', 'y', 'seq', 'off', 'lo', 'hi'];
+
+/**
+ * Splits the id of a sample of a minmax frame (PROTOCOL.md, sub with
+ * minmax): "t@min" → ["t", "min"], "t@max" → ["t", "max"], "t" → ["t", ""].
+ */
+export function splitSampleId(id) {
+  if (typeof id === 'string' && id.length > 4) {
+    if (id.endsWith('@min')) return [id.slice(0, -4), 'min'];
+    if (id.endsWith('@max')) return [id.slice(0, -4), 'max'];
+  }
+  return [id, ''];
 }
 
 /** Converts a sample value to a chart y (booleans draw as 0/1). */
@@ -161,7 +181,7 @@ export class Device {
    * with another t0, or a seq below every one seen with a t0 above every one
    * seen. Then the seq bookkeeping starts over; the samples stay.
    */
-  applyFrame(f, unfiltered) {
+  applyFrame(f, unfiltered, minmax = false) {
     if (this.seqs && unfiltered) {
       const seenT0 = this.seqs.get(f.seq);
       if (seenT0 === f.t0) return false;
@@ -174,11 +194,26 @@ export class Device {
       if (f.t0 > this.maxT0) this.maxT0 = f.t0;
     }
     const samples = Array.isArray(f.samples) ? f.samples : [];
+    // A minmax frame carries <sensor>@min and @max beside the last sample:
+    // they become the lo/hi of that sample, not sensors of their own.
+    let range = null;
+    if (minmax) {
+      for (const s of samples) {
+        if (!Array.isArray(s) || s.length < 3) continue;
+        const [sensor, ext] = splitSampleId(s[0]);
+        if (!ext || typeof s[2] !== 'number') continue;
+        if (!range) range = new Map();
+        let r = range.get(sensor);
+        if (!r) range.set(sensor, (r = { min: null, max: null }));
+        r[ext] = s[2];
+      }
+    }
     let newest = 0;
     const at = Date.now();
     for (const s of samples) {
       if (!Array.isArray(s) || s.length < 3) continue;
       const [id, dt, v] = s;
+      if (minmax && splitSampleId(id)[1]) continue;
       const t = f.t0 + dt / 1000; // ms
       if (t > newest) newest = t;
       const prev = this.last.get(id);
@@ -186,7 +221,8 @@ export class Device {
       if (this.series) {
         let ser = this.series.get(id);
         if (!ser) this.series.set(id, (ser = new Series()));
-        ser.add(t / 1000, yOf(v), f.seq, f.off);
+        const r = range && range.get(id);
+        ser.add(t / 1000, yOf(v), f.seq, f.off, r ? r.min : null, r ? r.max : null);
       }
     }
     if (newest > this.lastSeen) this.lastSeen = newest;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Device, Series, decimalsOf, formatValue } from '../src/store.js';
+import { Device, Series, decimalsOf, formatValue, splitSampleId } from '../src/store.js';
 
 test('formatValue rounds to the resolution and prints the shortest form', () => {
   const cases = [
@@ -73,4 +73,42 @@ test('Device notices a device that started counting again', () => {
   assert.equal(d.applyFrame(f(2, 1e12 + 99 * 100), true), true);
   assert.equal(d.seqRestarts, 2);
   assert.equal(d.series.get('t').x.length, 53);
+});
+
+test('splitSampleId tells min and max samples from sensors', () => {
+  assert.deepEqual(splitSampleId('t@min'), ['t', 'min']);
+  assert.deepEqual(splitSampleId('rh.2@max'), ['rh.2', 'max']);
+  assert.deepEqual(splitSampleId('t'), ['t', '']);
+  assert.deepEqual(splitSampleId('@min'), ['@min', '']); // no sensor id before the suffix
+  assert.deepEqual(splitSampleId('t@mid'), ['t@mid', '']);
+});
+
+test('Device takes @min/@max of a minmax frame as the range of the last sample', () => {
+  const d = new Device('pi-7');
+  d.startDetail();
+  const t0 = 1733318400123.456;
+  const f = {
+    seq: 1235, off: 58, t0,
+    samples: [['t@max', 1000000, 21.7], ['t@min', 2000000, 21.4], ['door', 2500000, true], ['t', 3000000, 21.6]],
+  };
+  assert.equal(d.applyFrame(f, false, true), true);
+  assert.deepEqual([...d.series.keys()].sort(), ['door', 't']);
+  const t = d.series.get('t');
+  assert.deepEqual([t.x, t.y, t.lo, t.hi], [[(t0 + 3000) / 1000], [21.6], [21.4], [21.7]]);
+  const door = d.series.get('door');
+  assert.deepEqual([door.y, door.lo, door.hi], [[1], [null], [null]]);
+  assert.equal(d.last.get('t').v, 21.6);
+  assert.equal(d.last.get('t@min'), undefined);
+
+  // Without minmax (a sensor that is really called so) the ids stay sensors.
+  const e = new Device('pi-8');
+  e.startDetail();
+  e.applyFrame({ seq: 1, off: 1, t0, samples: [['t@min', 0, 1]] }, true, false);
+  assert.deepEqual([...e.series.keys()], ['t@min']);
+  assert.deepEqual(e.series.get('t@min').lo, [null]);
+
+  // lo/hi follow their samples through sort and trim.
+  t.add((t0 - 5000) / 1000, 21.0, 1234, 57, 20.5, 21.2);
+  t.sort();
+  assert.deepEqual([t.y, t.lo, t.hi], [[21.0, 21.6], [20.5, 21.4], [21.2, 21.7]]);
 });
