@@ -371,3 +371,38 @@ func TestFrameBytesPerSample(t *testing.T) {
 		}
 	})
 }
+
+// Healthy (what main feeds to the systemd watchdog) fails, naming the
+// sensor, once a periodic sensor has not been read for three periods plus a
+// minute, and recovers when reads resume.
+func TestHealthyNoticesAHungSensor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAgent(t, hubless+`
+sensor "sim.sine" "slow" {
+  period = "10s"
+}
+`, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if err := a.Healthy(); err != nil {
+			t.Fatalf("healthy agent: %v", err)
+		}
+		a.SetLastRead("slow", time.Now().Add(-(3*10*time.Second + time.Minute + time.Second)))
+		err := a.Healthy()
+		if err == nil || !strings.Contains(err.Error(), "slow") {
+			t.Fatalf("Healthy with a sensor unread for 91 s = %v, want an error naming it", err)
+		}
+		time.Sleep(10 * time.Second) // the next tick reads it again
+		synctest.Wait()
+		if err := a.Healthy(); err != nil {
+			t.Fatalf("after the sensor was read again: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
