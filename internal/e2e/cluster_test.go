@@ -86,6 +86,9 @@ func followAll(t *testing.T, ctx context.Context, chans []string, urls ...string
 		fs = append(fs, f)
 		go func() { f.run(fctx); done <- struct{}{} }()
 	}
+	for _, f := range fs { // subscribed before anything is published
+		f.waitReady(t, ctx)
+	}
 	return fs, func() {
 		cancel()
 		for range chans {
@@ -125,11 +128,25 @@ func TestRedisKill9(t *testing.T) {
 	}
 	fs, stop := followAll(t, ctx, chans, b.wsURL())
 	for i := range 5 {
-		runAgent(t, a.agentURL(), fastAgent(fmt.Sprintf("pi-%d", i))) // 100 frames/s each
+		// 200 frames/s each: a sample every 5 ms, one sample per frame.
+		runAgent(t, a.agentURL(), fmt.Sprintf(`
+device_id      = "pi-%d"
+flush_interval = "10ms"
+max_samples    = 1
+hub {
+  url           = "ws://127.0.0.1:1/v1/agent"
+  reconnect_min = "50ms"
+  reconnect_max = "200ms"
+}
+sensor "sim.sine" "t" {
+  period     = "5ms"
+  resolution = 0.01
+}
+`, i))
 	}
 	var atKill []uint64
 	for _, f := range fs {
-		atKill = append(atKill, f.waitSeq(t, ctx, 30))
+		atKill = append(atKill, f.waitSeq(t, ctx, 100))
 	}
 	r.Kill()
 	// While Redis is down the hubs answer and say they are not ready.
@@ -141,7 +158,7 @@ func TestRedisKill9(t *testing.T) {
 	}
 	r.Restart()
 	for i, f := range fs {
-		f.waitSeq(t, ctx, atKill[i]+100)
+		f.waitSeq(t, ctx, atKill[i]+400)
 	}
 	stop()
 	for i, f := range fs {

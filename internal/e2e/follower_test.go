@@ -29,10 +29,12 @@ type follower struct {
 	times    map[int64]int // sample time (unix ns) -> times received
 	progress chan uint64   // each new highest seq, dropped when nobody listens
 	lastT0   atomic.Int64  // t0 of the newest frame (unix ns), read by the test goroutine
+	ready    chan struct{} // closed once the first sub was answered
 }
 
 func newFollower(ch string, urls ...string) *follower {
-	return &follower{urls: urls, ch: ch, seen: map[uint64][]string{}, times: map[int64]int{}, progress: make(chan uint64)}
+	return &follower{urls: urls, ch: ch, seen: map[uint64][]string{}, times: map[int64]int{},
+		progress: make(chan uint64), ready: make(chan struct{})}
 }
 
 // run follows the channel until ctx ends.
@@ -88,6 +90,7 @@ func (f *follower) session(ctx context.Context, url string) {
 				switch {
 				case f.pos == nil:
 					f.pos = &frame.Since{Epoch: m.Epoch, Off: m.Off} // first sub: live from here
+					close(f.ready)
 				case m.Recovered == nil || !*m.Recovered:
 					resync(m.Epoch) // history lost: take the new epoch from its start
 				}
@@ -114,6 +117,17 @@ func (f *follower) session(ctx context.Context, url string) {
 				}
 			}
 		}
+	}
+}
+
+// waitReady returns once the follower's first sub was answered: what is
+// published from then on reaches it.
+func (f *follower) waitReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		t.Fatal("the follower's sub was never answered")
 	}
 }
 

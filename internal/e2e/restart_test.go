@@ -10,7 +10,6 @@ import (
 // client that reconnects by itself ends with every device seq exactly once.
 func TestHubRestart(t *testing.T) {
 	h := startHub(t, "127.0.0.1:0", nil)
-	runAgent(t, h.agentURL(), fastAgent("pi-4"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
 	defer cancel()
@@ -18,6 +17,8 @@ func TestHubRestart(t *testing.T) {
 	fctx, fstop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); f.run(fctx) }()
+	f.waitReady(t, ctx)
+	runAgent(t, h.agentURL(), fastAgent("pi-4"))
 
 	before := f.waitSeq(t, ctx, 40)
 	h.stop() // drain: dashboards and the agent get 1001
