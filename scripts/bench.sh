@@ -187,6 +187,7 @@ return {epoch, off, 0}'
 		section "cross-hub fan-out through Redis: one agent on hub A, N dashboards on hub B"
 		load xhub-100 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -window 64 -clients 100
 		load xhub-1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -window 64 -clients 1000
+		load xhub-100-r1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -rate 1000 -window 256 -clients 100
 		load xhub-1000-r1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -rate 1000 -window 256 -clients 1000
 	else
 		echo "internal/backplane/redis is not ready (does not build): no Redis load run"
