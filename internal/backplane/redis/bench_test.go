@@ -18,12 +18,20 @@ import (
 
 // BenchmarkPublish measures Publish throughput into one local redis-server
 // from many goroutines (simulated agents), each on its own device channel
-// with dedup, 100-byte payloads. Compare with redis-benchmark on the same
+// with dedup, 100-byte payloads; with channels > 0 they share that many
+// channels (the script stores a channel's publications of one call with
+// one meta read and write). Compare with redis-benchmark on the same
 // machine (see BENCHMARKS.md).
 func BenchmarkPublish(b *testing.B) {
-	for _, bc := range []struct{ par, lanes int }{{1, 1}, {16, 1}, {128, 1}, {16, 4}, {128, 4}} {
+	for _, bc := range []struct{ par, lanes, channels int }{
+		{1, 1, 0}, {16, 1, 0}, {128, 1, 0}, {16, 4, 0}, {128, 4, 0}, {128, 1, 16},
+	} {
 		par := bc.par
-		b.Run(fmt.Sprintf("goroutines=%d/lanes=%d", par, bc.lanes), func(b *testing.B) {
+		name := fmt.Sprintf("goroutines=%d/lanes=%d", par, bc.lanes)
+		if bc.channels > 0 {
+			name += fmt.Sprintf("/channels=%d", bc.channels)
+		}
+		b.Run(name, func(b *testing.B) {
 			srv := testenv.StartRedis(b, nil)
 			br, err := redis.New(&redis.Options{Addrs: []string{srv.Addr()}, Logger: hclog.NewNullLogger(), PublishLanes: bc.lanes})
 			if err != nil {
@@ -38,6 +46,9 @@ func BenchmarkPublish(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				id := next.Add(1)
 				ch := fmt.Sprintf("dev/bench-%d", id)
+				if bc.channels > 0 {
+					ch = fmt.Sprintf("dev/bench-%d", id%int64(bc.channels))
+				}
 				spool := fmt.Sprintf("spool-%d", id)
 				seq := uint64(0)
 				for pb.Next() {

@@ -78,7 +78,8 @@ type Options struct {
 	// Default DefaultHistorySize.
 	HistorySize int
 	// HistoryTTL is how long a channel's history lives after its last
-	// publication; then a new epoch starts. Rounded up to whole seconds.
+	// publication (up to 1/16 longer: the expiry is refreshed at most that
+	// often); then a new epoch starts. Rounded up to whole seconds.
 	// Default DefaultHistoryTTL.
 	HistoryTTL time.Duration
 	// PublishBatch is the most publications sent in one pipeline. Default

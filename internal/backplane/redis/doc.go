@@ -7,17 +7,23 @@
 //
 //	p:{ch}:s  stream: one entry per publication, id "<offset>-0", field d = data
 //	p:{ch}:m  meta hash: e = epoch, o = top offset, sp/sq = spool id and seq
-//	          of the last publication with a spool id (dedup)
+//	          of the last publication with a spool id (dedup), x = time of
+//	          the last expiry refresh (Redis clock, ms)
 //	p:{ch}    pub/sub channel: "<offset> <epoch> <data>"
 //
-// Publish runs broker_publish.lua (dedup, offset increment, XADD MAXLEN ~,
-// EXPIRE, PUBLISH) in one round trip. The offset is incremented by the same
-// HSET that records the spool id and seq (one hash write instead of
-// HINCRBY plus HSET: every Redis call in the script costs Lua overhead on
-// the region's hot path). Concurrent Publish calls to one server are sent as
-// one pipeline of script calls that carry up to 16 publications each (see
-// publish.go), so the added delay is at most the round trip of the batch
-// before, and the per-call overhead is paid once per 16.
+// Publish runs broker_publish.lua (dedup, offset, XADD MAXLEN ~, PUBLISH;
+// expiry) in one round trip. Concurrent Publish calls to one server are sent
+// as one pipeline of script calls that carry up to 64 publications each
+// (see publish.go), so the added delay is at most the round trip of the
+// batch before. Every redis.call inside a script costs about as much Redis
+// time as the command itself, so the script keeps them off the
+// per-publication path: a call groups its publications by channel and reads
+// and writes a channel's meta hash once (one HMGET, one HSET, however many
+// publications of that channel the call carries), and refreshes the expiry
+// of the stream and meta hash only when the last refresh is older than 1/16
+// of the history ttl, setting it to the ttl plus that: a channel lives at
+// least HistoryTTL and at most 1/16 longer after its last publication. Per
+// publication there remain one XADD and one PUBLISH.
 //
 // Each Broker holds one pub/sub connection per server and one subscription
 // per channel that hubd subscribed. Delivery never has a silent gap: after
@@ -43,9 +49,10 @@
 // With Options.Cluster the Addrs are seeds of one Redis Cluster: commands
 // follow the slots, scripts notify with SPUBLISH, and each master in use
 // gets one SSUBSCRIBE connection for the channels of its slots (presence and
-// hub channels included). One script call then carries one publication (the
-// keys of a call must share a slot). Slot ownership is read when a master's
-// subscriber is created: after resharding or a failover to a replica, hubs
-// must be restarted to follow it; a master that restarts in place (kill -9,
-// restart) is followed, and its lost channels come back with a reset.
+// hub channels included). One script call then carries the publications of
+// one channel (the keys of a call must share a slot). Slot ownership is read
+// when a master's subscriber is created: after resharding or a failover to a
+// replica, hubs must be restarted to follow it; a master that restarts in
+// place (kill -9, restart) is followed, and its lost channels come back with
+// a reset.
 package redis

@@ -211,7 +211,7 @@ func TestLiveGapFilled(t *testing.T) {
 	for i := 2; i <= 3; i++ {
 		_, err := srv.Do(t.Context(), "EVAL", redis.PublishLua, "2",
 			prefix+":{"+ch+"}:s", prefix+":{"+ch+"}:m",
-			"1000", "60", "publish", fmt.Sprintf("m%d", i), "nowhere", "unused", "", "0")
+			"1000", "60000", "1000", "publish", "nowhere", "unused", "1", fmt.Sprintf("m%d", i), "", "0")
 		if err != nil {
 			t.Fatal(err)
 		}

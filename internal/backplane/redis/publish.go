@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -101,30 +100,30 @@ func (b *Broker) do(ctx context.Context, s *shard, r *pubReq) {
 }
 
 // perCall is the most publications one script call carries: enough to
-// amortize the call overhead (about 5 µs of Redis time), small enough that
-// one call does not hold the server for long.
-const perCall = 16
+// amortize the call overhead (about 5 µs of Redis time) and the meta hash
+// read and write of a channel, small enough that one call does not hold the
+// server for long (about 3 µs of Redis time per publication).
+const perCall = 64
 
-// sendBatch runs the publish script for every request, perCall
+// pubCall is one script call: groups of publications of one channel each,
+// in reqs one group after the other.
+type pubCall struct {
+	reqs   []*pubReq
+	groups []int // length of each group
+}
+
+// sendBatch runs the publish script for every request: the batch grouped
+// by channel (each channel's requests keep their order), up to perCall
 // publications per call, all calls in one pipeline.
 func (b *Broker) sendBatch(ctx context.Context, s *shard, batch []*pubReq) {
 	b.m.batchSize.Observe(float64(len(batch)))
-	per := perCall
-	if b.cluster != nil {
-		per = 1 // the keys of one script call must share a slot
-	}
-	groups := make([][]*pubReq, 0, (len(batch)+per-1)/per)
-	for len(batch) > 0 {
-		n := min(len(batch), per)
-		groups = append(groups, batch[:n])
-		batch = batch[n:]
-	}
-	cmds := b.runPublish(ctx, s, groups, false)
-	var retry [][]*pubReq
+	calls := groupCalls(batch, perCall, b.cluster != nil)
+	cmds := b.runPublish(ctx, s, calls, false)
+	var retry []pubCall
 	var retryIdx []int
 	for i, c := range cmds {
 		if goredis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
-			retry = append(retry, groups[i])
+			retry = append(retry, calls[i])
 			retryIdx = append(retryIdx, i)
 		}
 	}
@@ -136,35 +135,89 @@ func (b *Broker) sendBatch(ctx context.Context, s *shard, batch []*pubReq) {
 		}
 	}
 	for i, c := range cmds {
-		res, err := parsePublish(c, len(groups[i]))
-		for k, r := range groups[i] {
+		err := parsePublish(c, calls[i])
+		for _, r := range calls[i].reqs {
 			switch {
 			case err != nil:
 				r.err = wrap("publish "+r.ch, err)
 				b.m.pubError.Inc()
-			case res[k].Duplicate:
-				r.res = res[k]
+			case r.res.Duplicate:
 				b.m.pubDuplicate.Inc()
 			default:
-				r.res = res[k]
 				b.m.pubStored.Inc()
 			}
 		}
 	}
 }
 
-func (b *Broker) runPublish(ctx context.Context, s *shard, groups [][]*pubReq, eval bool) []*goredis.Cmd {
+// groupCalls groups batch by channel, in the order of each channel's first
+// request, and packs the groups into calls of at most per publications (a
+// group may be split over consecutive calls). With oneGroup (Redis Cluster:
+// the keys of a call must share a slot) a call carries one group.
+func groupCalls(batch []*pubReq, per int, oneGroup bool) []pubCall {
+	var byCh [][]*pubReq
+	if len(batch) > 1 {
+		idx := make(map[string]int, len(batch))
+		for _, r := range batch {
+			i, ok := idx[r.ch]
+			if !ok {
+				i = len(byCh)
+				idx[r.ch] = i
+				byCh = append(byCh, nil)
+			}
+			byCh[i] = append(byCh[i], r)
+		}
+	} else {
+		byCh = [][]*pubReq{batch}
+	}
+	var calls []pubCall
+	var cur pubCall
+	for _, g := range byCh {
+		for len(g) > 0 {
+			if len(cur.reqs) == per || (oneGroup && len(cur.reqs) > 0) {
+				calls = append(calls, cur)
+				cur = pubCall{}
+			}
+			n := min(len(g), per-len(cur.reqs))
+			cur.reqs = append(cur.reqs, g[:n]...)
+			cur.groups = append(cur.groups, n)
+			g = g[n:]
+		}
+	}
+	if len(cur.reqs) > 0 {
+		calls = append(calls, cur)
+	}
+	return calls
+}
+
+// publishArgs are the first script arguments (see broker_publish.lua):
+// stream length, expiry and its refresh interval in milliseconds, and the
+// notification command. The expiry is refreshed at most every 1/16 of the
+// history ttl and set to ttl plus that, so a channel lives between its
+// history ttl and 1/16 more after its last publication.
+func (b *Broker) publishArgs() []any {
+	ttl := b.ttlSec * 1000
+	every := max(ttl/16, 1)
+	return []any{b.o.HistorySize, ttl + every, every, b.publishCmd()}
+}
+
+func (b *Broker) runPublish(ctx context.Context, s *shard, calls []pubCall, eval bool) []*goredis.Cmd {
 	pipe := s.client.Pipeline()
-	cmds := make([]*goredis.Cmd, len(groups))
-	maxLen := strconv.Itoa(b.o.HistorySize)
-	ttl := strconv.FormatInt(b.ttlSec, 10)
-	for i, g := range groups {
-		keys := make([]string, 0, 2*len(g))
-		args := make([]any, 0, 3+5*len(g))
-		args = append(args, maxLen, ttl, b.publishCmd())
-		for _, r := range g {
-			keys = append(keys, b.streamKey(r.ch), b.metaKey(r.ch))
-			args = append(args, r.data, b.pubsubName(r.ch), newEpoch(), r.opts.SpoolID, r.opts.Seq)
+	cmds := make([]*goredis.Cmd, len(calls))
+	head := b.publishArgs()
+	for i, c := range calls {
+		keys := make([]string, 0, 2*len(c.groups))
+		args := make([]any, 0, len(head)+3*len(c.groups)+3*len(c.reqs))
+		args = append(args, head...)
+		reqs := c.reqs
+		for _, n := range c.groups {
+			ch := reqs[0].ch
+			keys = append(keys, b.streamKey(ch), b.metaKey(ch))
+			args = append(args, b.pubsubName(ch), newEpoch(), n)
+			for _, r := range reqs[:n] {
+				args = append(args, r.data, r.opts.SpoolID, r.opts.Seq)
+			}
+			reqs = reqs[n:]
 		}
 		if eval {
 			cmds[i] = b.publish.Eval(ctx, pipe, keys, args...)
@@ -176,31 +229,40 @@ func (b *Broker) runPublish(ctx context.Context, s *shard, groups [][]*pubReq, e
 	return cmds
 }
 
-// parsePublish decodes the results of one script call of n publications.
-// A failed call fails all of them; the ones before the failure may be
-// stored (a retry with the same spool id and seq is harmless).
-func parsePublish(c *goredis.Cmd, n int) ([]backplane.PublishResult, error) {
+// parsePublish decodes the result of one script call into the res of its
+// requests. A failed call fails all of them; the ones before the failure
+// may be stored (a retry with the same spool id and seq is harmless).
+func parsePublish(c *goredis.Cmd, call pubCall) error {
 	v, err := c.Slice()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(v) != 3*n {
-		return nil, fmt.Errorf("publish script returned %d values for %d publications", len(v), n)
+	if len(v) != len(call.groups)+len(call.reqs) {
+		return fmt.Errorf("publish script returned %d values for %d publications of %d channels",
+			len(v), len(call.reqs), len(call.groups))
 	}
-	res := make([]backplane.PublishResult, n)
-	for i := range res {
-		epoch, ok1 := v[3*i].(string)
-		off, ok2 := v[3*i+1].(int64)
-		dup, ok3 := v[3*i+2].(int64)
-		if !ok1 || !ok2 || !ok3 || off < 0 {
-			return nil, fmt.Errorf("publish script returned %#v", v[3*i:3*i+3])
+	reqs := call.reqs
+	for _, n := range call.groups {
+		epoch, ok := v[0].(string)
+		if !ok {
+			return fmt.Errorf("publish script returned epoch %#v", v[0])
 		}
-		res[i] = backplane.PublishResult{
-			Position:  backplane.Position{Epoch: epoch, Offset: uint64(off)},
-			Duplicate: dup == 1,
+		for k, r := range reqs[:n] {
+			off, ok := v[1+k].(int64)
+			if !ok || off == 0 {
+				return fmt.Errorf("publish script returned offset %#v", v[1+k])
+			}
+			r.res = backplane.PublishResult{Position: backplane.Position{Epoch: epoch, Offset: uint64(off)}}
+			if off < 0 {
+				r.res = backplane.PublishResult{
+					Position:  backplane.Position{Epoch: epoch, Offset: uint64(-off - 1)},
+					Duplicate: true,
+				}
+			}
 		}
+		v, reqs = v[1+n:], reqs[n:]
 	}
-	return res, nil
+	return nil
 }
 
 // Publish stores data in ch's stream and notifies subscribed hubs in one
