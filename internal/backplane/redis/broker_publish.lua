@@ -57,28 +57,38 @@ for g = 1, #KEYS / 2 do
     end
   end
   if top ~= top0 or fresh then
-    local refresh = fresh or now - x >= every or now < x
-    if refresh then
-      x = now
-    end
-    if sp and (sp ~= sp0 or sqs ~= sqs0) then
-      redis.call("hset", m, "e", epoch, "o", top, "sp", sp, "sq", sqs, "x", x)
-    else
-      redis.call("hset", m, "e", epoch, "o", top, "x", x)
-    end
-    if refresh then
+    -- Numbers are written with string.format("%d"): Lua's own conversion
+    -- (tostring, ..) formats with "%.14g", the slowest part of the script.
+    local o = string.format("%d", top)
+    local changed = sp and (sp ~= sp0 or sqs ~= sqs0)
+    if fresh or now - x >= every or now < x then
+      local xs = string.format("%d", now)
+      if changed then
+        redis.call("hset", m, "e", epoch, "o", o, "sp", sp, "sq", sqs, "x", xs)
+      else
+        redis.call("hset", m, "e", epoch, "o", o, "x", xs)
+      end
       redis.call("pexpire", m, expiry)
+      -- The stream is refreshed below, once it exists.
+      x = nil
+    elseif changed and sp ~= sp0 then
+      redis.call("hset", m, "o", o, "sp", sp, "sq", sqs)
+    elseif changed then
+      redis.call("hset", m, "o", o, "sq", sqs)
+    else
+      redis.call("hset", m, "o", o)
     end
     local prefix = " " .. epoch .. " "
     for k = 1, n do
       local off = res[first + k]
       if off > 0 then
+        local offs = string.format("%d", off)
         local data = ARGV[j + 3 * k - 2]
-        redis.call("xadd", s, "MAXLEN", "~", maxlen, off .. "-0", "d", data)
-        redis.call(pubcmd, chan, off .. prefix .. data)
+        redis.call("xadd", s, "MAXLEN", "~", maxlen, offs .. "-0", "d", data)
+        redis.call(pubcmd, chan, offs .. prefix .. data)
       end
     end
-    if refresh then
+    if x == nil then
       redis.call("pexpire", s, expiry)
     end
   end
