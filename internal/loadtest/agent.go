@@ -35,6 +35,7 @@ type simAgent struct {
 	acked   atomic.Uint64 // highest seq ACKed
 	credits chan struct{} // one per frame that may be sent; the reader refills
 	ackPoke chan struct{} // cap 1: an ACK arrived
+	closing atomic.Bool   // the writer has begun closing the link: the reader's end is normal
 
 	ackHist histogram // reader-owned until run returns
 }
@@ -79,6 +80,7 @@ func (a *simAgent) run(ctx context.Context) error {
 	g.Go(func() error { return a.readLoop(gctx, c) })
 	werr := a.writeLoop(gctx, c)
 	r.agentDone(a)
+	a.closing.Store(true)
 	if werr == nil {
 		werr = c.Close(websocket.StatusNormalClosure, "load run done")
 		if werr != nil && websocket.CloseStatus(werr) == websocket.StatusNormalClosure {
@@ -170,7 +172,9 @@ func (a *simAgent) readLoop(ctx context.Context, c *websocket.Conn) error {
 	for {
 		_, b, err := c.Read(ctx)
 		if err != nil {
-			if isNormalEnd(ctx, err) {
+			// Once the writer closes the link, the read may end with the
+			// close frame or with the closed connection, whichever wins.
+			if isNormalEnd(ctx, err) || a.closing.Load() {
 				return nil
 			}
 			return fmt.Errorf("read: %w", err)
