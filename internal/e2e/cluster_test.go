@@ -67,7 +67,7 @@ limits {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
+		case <-waitTick():
 		}
 	}
 	t.Fatalf("hub %s never became ready", id)
@@ -286,3 +286,6 @@ func waitStatus(t *testing.T, ctx context.Context, url string, want int) {
 		}
 	}
 }
+
+// waitTick paces the polls of a readiness endpoint.
+func waitTick() <-chan time.Time { return time.After(20 * time.Millisecond) }

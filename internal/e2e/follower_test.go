@@ -30,6 +30,8 @@ type follower struct {
 	progress chan uint64   // each new highest seq, dropped when nobody listens
 	lastT0   atomic.Int64  // t0 of the newest frame (unix ns), read by the test goroutine
 	ready    chan struct{} // closed once the first sub was answered
+	prevSeq  uint64        // seq of the previous frame received
+	reorder  int           // frames with a seq below the previous one's
 }
 
 func newFollower(ch string, urls ...string) *follower {
@@ -103,6 +105,10 @@ func (f *follower) session(ctx context.Context, url string) {
 					continue
 				}
 				f.pos.Off = m.Off
+				if m.Seq < f.prevSeq {
+					f.reorder++
+				}
+				f.prevSeq = m.Seq
 				f.seen[m.Seq] = append(f.seen[m.Seq], f.pos.Epoch)
 				for _, smp := range m.Samples {
 					f.times[m.T0+int64(smp.DT)*1000]++
@@ -161,9 +167,13 @@ func (f *follower) waitTime(t *testing.T, ctx context.Context, tm time.Time) {
 	}
 }
 
-// checkExactlyOnce fails unless seqs 1..maxSeq were each received once.
+// checkExactlyOnce fails unless seqs 1..maxSeq were each received once,
+// in order.
 func (f *follower) checkExactlyOnce(t *testing.T) {
 	t.Helper()
+	if f.reorder != 0 {
+		t.Errorf("%d frames arrived after a frame with a higher seq", f.reorder)
+	}
 	for s := uint64(1); s <= f.maxSeq; s++ {
 		if n := len(f.seen[s]); n != 1 {
 			t.Errorf("seq %d received %d times", s, n)
