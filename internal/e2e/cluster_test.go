@@ -247,8 +247,10 @@ func TestPresenceExpiresWithHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPresence(t, d, "pi-gone", false)
-	if el := time.Since(killed); el > 3*time.Second+2*time.Second {
-		t.Errorf("offline %v after the hub died; the documented bound is presence_ttl (3s) plus a sweep", el)
+	// The documented bound is presence_ttl (3 s) plus one sweep (1 s); a
+	// loaded test machine gets 3 s more before this counts as a failure.
+	if el := time.Since(killed); el > 3*time.Second+time.Second+3*time.Second {
+		t.Errorf("offline %v after the hub died; the documented bound is presence_ttl (3s) plus a sweep (1s)", el)
 	} else {
 		t.Logf("offline on hub B %v after hub A was killed", el.Round(10*time.Millisecond))
 	}

@@ -41,6 +41,10 @@ func startHub(ctx context.Context, cfg *Config, runID, hubID string, log hclog.L
 			HistorySize: cfg.HistorySize,
 			HistoryTTL:  cfg.HistoryTTL.String(),
 		},
+		// A load run measures the hub, not its protective limits: a single
+		// agent sending as fast as ACKs allow is above the default per-device
+		// frame rate, and every simulated connection comes from loopback.
+		Limits: &hubd.LimitsConfig{FramesPerSecond: -1, Connections: -1},
 	}
 	opts := &hubd.Options{Logger: log, Registerer: reg}
 	h := &inProcessHub{url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
