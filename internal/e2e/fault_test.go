@@ -80,9 +80,16 @@ sensor "sim.sine" "t" {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 
+	runs := 0
 	start := func() *exec.Cmd {
+		runs++
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("agent-%d.log", runs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer logf.Close()
 		cmd := exec.Command(filepath.Join(bin, "edgeplane-agent"), "-config", cfgPath)
-		cmd.Stdout, cmd.Stderr = nil, nil
+		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -101,11 +108,19 @@ sensor "sim.sine" "t" {
 
 	// A last run that is left alone: it resends what the spool still holds.
 	cmd := start()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() { // what the last agent said, and the one before it
+			for _, n := range []int{runs - 1, runs} {
+				b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("agent-%d.log", n)))
+				t.Logf("agent run %d:\n%s", n, b)
+			}
+		}
+	})
 	d := dialDash(t, h.wsURL(), frame.ProtoJSON)
-	ok := d.sub(frame.ClientMessage{Ch: "dev/pi-kill"})
+	d.sub(frame.ClientMessage{Ch: "dev/pi-kill"})
 	live := d.frames("dev/pi-kill", 20) // the agent is connected and caught up past these
-	_ = ok
 	fs := historyFrames(t, h.wsURL(), "dev/pi-kill")
 	checkSeqsOnce(t, fs)
 	if last := live[len(live)-1].Seq; fs[len(fs)-1].Seq < last {
