@@ -298,7 +298,10 @@ export class View {
     const acts = d.sensors.filter(isActuator);
     const el = this.el.actuators;
     el.hidden = acts.length === 0;
-    el.innerHTML = acts.map((s) => {
+    // Rewrite the switches only when they change: a device is marked dirty
+    // by every frame, and a switch replaced between mousedown and mouseup
+    // would swallow the click.
+    const html = acts.map((s) => {
       const on = actuatorLevel(d, s, app);
       const c = app.lastCommand(d.id, s.id);
       let res = '';
@@ -311,6 +314,10 @@ export class View {
       return `<div class="actuator" data-actuator="${esc(s.id)}"><button type="button" role="switch" class="switch" data-pin="${esc(s.id)}" aria-label="${esc(s.id)}" aria-checked="${on}"${busy || !d.online ? ' disabled' : ''}><span class="knob"></span></button>`
         + `<label>${esc(s.id)} <span class="muted">${esc(s.kind)}</span></label> <span class="state">${on ? 'on' : 'off'}</span> ${res}</div>`;
     }).join('');
+    if (html !== this.actuatorsHTML) {
+      el.innerHTML = html;
+      this.actuatorsHTML = html;
+    }
   }
 
   clearDetail() {
@@ -318,6 +325,7 @@ export class View {
     this.charts.clear();
     this.el.charts.innerHTML = '';
     this.el.actuators.innerHTML = '';
+    this.actuatorsHTML = '';
     this.detailFor = '';
     this.detailSensors = '';
   }
