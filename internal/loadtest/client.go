@@ -16,7 +16,14 @@ import (
 
 // clientLimits bound what a simulated dashboard decodes: the hub coalesces
 // queued messages into writes of up to 1 MiB plus one message.
-var clientLimits = frame.Limits{MaxMessageBytes: 16 << 20, MaxArrayLen: 1 << 20}
+const (
+	clientMaxMessageBytes = 16 << 20
+	clientMaxArrayLen     = 1 << 20
+)
+
+func clientLimits() *frame.Limits {
+	return &frame.Limits{MaxMessageBytes: clientMaxMessageBytes, MaxArrayLen: clientMaxArrayLen}
+}
 
 // chanState is one subscription of a simulated dashboard.
 type chanState struct {
@@ -125,7 +132,7 @@ func (s *simClient) connect(ctx context.Context, resume bool) (*websocket.Conn, 
 		}
 		return nil, fmt.Errorf("loadtest: dashboard %d: dial %s: %w", s.idx, r.clientURL, err)
 	}
-	c.SetReadLimit(int64(clientLimits.MaxMessageBytes))
+	c.SetReadLimit(clientMaxMessageBytes)
 	typ := websocket.MessageText
 	if r.proto == frame.ProtoCBOR {
 		typ = websocket.MessageBinary
@@ -210,7 +217,7 @@ func (s *simClient) handle(b []byte, now int64, first bool, pending *int) (uint6
 // decode handles a message, or one line of a JSON batch, through the full
 // decoder.
 func (s *simClient) decode(b []byte, now int64, first bool, pending *int) (uint64, error) {
-	msgs, err := frame.DecodeServer(b, s.r.proto, &clientLimits)
+	msgs, err := frame.DecodeServer(b, s.r.proto, clientLimits())
 	if err != nil {
 		return 0, fmt.Errorf("decode: %w", err)
 	}
