@@ -81,11 +81,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "edgeplane_uplink_commands_total", Help: "Commands from the hub by name (unknown for names the agent does not know) and result.",
 		}, []string{"command", "result"}),
 	}
-	info := f.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "edgeplane_build_info", Help: "Build of this agent; value 1.",
-	}, []string{"version", "goversion"})
-	v := version.Get()
-	info.WithLabelValues(v.Version, v.GoVersion).Set(1)
+	if reg != nil {
+		reg.MustRegister(version.Collector())
+	}
 	for d := range sensorDrivers() {
 		m.readErrors.WithLabelValues(d)
 	}

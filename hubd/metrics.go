@@ -102,10 +102,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "edgeplane_hub_resets_total", Help: "Channel resets (history lost, new epoch) passed on to sessions.",
 		}),
 	}
-	info := version.Get()
-	f.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "edgeplane_build_info", Help: "Build of this binary; always 1.",
-	}, []string{"version", "goversion"}).WithLabelValues(info.Version, info.GoVersion).Set(1)
+	if reg != nil {
+		reg.MustRegister(version.Collector())
+	}
 
 	for _, p := range []string{protoName(frame.ProtoJSON), protoName(frame.ProtoCBOR)} {
 		m.sessions.WithLabelValues(p)

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -52,11 +51,7 @@ func run() int {
 	redis.SetLibraryLogger(log.Named("go-redis"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "edgeplane_build_info", Help: "Build of this binary; value 1.",
-	}, []string{"version", "goversion"})
-	info.WithLabelValues(version.Get().Version, runtime.Version()).Set(1)
-	reg.MustRegister(info)
+	reg.MustRegister(version.Collector())
 
 	bp, err := redis.New(&redis.Options{
 		Addrs:      cfg.Backplane.Addrs,
