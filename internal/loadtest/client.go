@@ -52,6 +52,7 @@ type chanState struct {
 type simClient struct {
 	r     *Runner
 	idx   int
+	lim   *frame.Limits // decode limits, made once: DecodeServer runs per message
 	chans []*chanState
 	byCh  map[string]*chanState
 
@@ -68,7 +69,7 @@ type simClient struct {
 }
 
 func (r *Runner) newClient(idx int) *simClient {
-	s := &simClient{r: r, idx: idx, byCh: make(map[string]*chanState), done: make(chan struct{})}
+	s := &simClient{r: r, idx: idx, lim: clientLimits(), byCh: make(map[string]*chanState), done: make(chan struct{})}
 	for j := range r.cfg.ChannelsPerClient {
 		dev := r.cfg.deviceOf(idx, j)
 		cs := &chanState{ch: frame.DeviceChannel(r.deviceID(dev)), dev: dev}
@@ -217,7 +218,7 @@ func (s *simClient) handle(b []byte, now int64, first bool, pending *int) (uint6
 // decode handles a message, or one line of a JSON batch, through the full
 // decoder.
 func (s *simClient) decode(b []byte, now int64, first bool, pending *int) (uint64, error) {
-	msgs, err := frame.DecodeServer(b, s.r.proto, clientLimits())
+	msgs, err := frame.DecodeServer(b, s.r.proto, s.lim)
 	if err != nil {
 		return 0, fmt.Errorf("decode: %w", err)
 	}
