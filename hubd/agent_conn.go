@@ -22,8 +22,10 @@ import (
 //
 // Goroutines: the HTTP handler's goroutine owns the connection. It runs
 // the reader (which handles HELLO, FRAMEs and RESULTs in order and writes
-// WELCOME), the acker (which writes coalesced ACKs) and, after HELLO, the
-// presence refresher in an errgroup; waits for the link to end; closes the connection; then marks
+// WELCOME), the publisher (which stores the FRAMEs the reader checked, in
+// order, as many as are waiting in one backplane call), the acker (which
+// writes coalesced ACKs) and, after HELLO, the presence refresher in an
+// errgroup; waits for the link to end; closes the connection; then marks
 // the device offline. Commands are written by the goroutine of the session
 // that sent them; websocket.Conn.Write is safe for that.
 type agentConn struct {
@@ -49,9 +51,15 @@ type agentConn struct {
 	ackWake chan struct{} // capacity 1: acked moved
 	helloed atomic.Bool   // HELLO was accepted (read by the HELLO deadline, security.go)
 
-	// Reader-owned.
-	lastSeq uint64 // highest seq stored for this device and spool id
-	seen    uint64 // highest seq known to exist: lastSeq, or first_seq-1 of HELLO
+	seen uint64 // reader-owned: highest seq known to exist: acked_seq, or first_seq-1 of HELLO
+
+	// The reader hands checked FRAMEs to the publisher through out; it
+	// closes out when it stops, and the publisher closes pubDone when it
+	// has stopped (after which the reader may read lastSeq again).
+	out       chan outFrame
+	outClosed bool // reader-owned
+	pubDone   chan struct{}
+	lastSeq uint64 // highest seq stored for this device and spool id; set by the reader at HELLO, then publisher-owned
 
 	mu      sync.Mutex // guards the following
 	pending map[string]chan *frame.Result
@@ -67,6 +75,8 @@ func (srv *Server) newAgentConn(conn *websocket.Conn, r *http.Request, id Identi
 		log:     srv.log.Named("ingest").With("remote", r.RemoteAddr),
 		closing: make(chan struct{}),
 		ackWake: make(chan struct{}, 1),
+		out:     make(chan outFrame, publishBatch),
+		pubDone: make(chan struct{}),
 		pending: make(map[string]chan *frame.Result),
 	}
 }
@@ -115,7 +125,9 @@ func (a *agentConn) run(ctx context.Context) {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.ackLoop(gctx) })
+	g.Go(func() error { a.publishLoop(gctx); return nil })
 	g.Go(func() error {
+		defer a.closeOut()
 		err := a.readLoop(gctx, g)
 		switch {
 		case err == nil:
@@ -186,21 +198,20 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 		if err != nil {
 			var pe *protoError
 			if errors.As(err, &pe) {
-				a.fail(ctx, err)
+				a.failAfterFlush(ctx, err)
 				return nil
 			}
 			return err
 		}
 		msgs, err := frame.DecodeAgent(b, lim)
 		if err != nil {
-			a.fail(ctx, err)
+			a.failAfterFlush(ctx, err)
 			return nil
 		}
 		if err := a.admit(ctx, msgs); err != nil {
-			a.fail(ctx, err)
+			a.failAfterFlush(ctx, err)
 			return nil
 		}
-		ack := false
 		for _, m := range msgs {
 			var err error
 			switch m := m.(type) {
@@ -208,7 +219,6 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 				err = a.onHello(ctx, g, m)
 			case *frame.Frame:
 				err = a.onFrame(ctx, m)
-				ack = ack || err == nil
 			case *frame.Result:
 				a.onResult(m)
 			case *frame.Error:
@@ -217,24 +227,34 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 				err = errorf(400, "unexpected message kind %d from an agent", m.Kind())
 			}
 			if err != nil {
-				// Frames before the failed one are stored: ACK them first.
-				if ack {
-					_ = a.writeAck(ctx, a.lastSeq)
-				}
-				a.fail(ctx, err)
+				a.failAfterFlush(ctx, err)
 				return nil
 			}
 		}
-		// At most one cumulative ACK per WebSocket message, whatever it
-		// carried (a spool replay of many frames in a CBOR sequence gets
-		// one); the acker coalesces further while a write is in flight.
-		if ack {
-			a.acked.Store(a.lastSeq)
-			select {
-			case a.ackWake <- struct{}{}:
-			default:
-			}
-		}
+	}
+}
+
+// failAfterFlush ends the link for a protocol error of the reader: it lets
+// the publisher store the frames before the bad one and ACKs them first, so
+// that the agent does not send them again.
+func (a *agentConn) failAfterFlush(ctx context.Context, err error) {
+	a.closeOut()
+	select {
+	case <-a.pubDone:
+	case <-ctx.Done():
+		return
+	}
+	if seq := a.acked.Load(); seq > 0 {
+		_ = a.writeAck(ctx, seq)
+	}
+	a.fail(ctx, err)
+}
+
+// closeOut tells the publisher that no more frames come; reader-only.
+func (a *agentConn) closeOut() {
+	if !a.outClosed {
+		a.outClosed = true
+		close(a.out)
 	}
 }
 
@@ -355,9 +375,23 @@ func (a *agentConn) refreshPresence(ctx context.Context) {
 	}
 }
 
-// onFrame stores one FRAME on the device's channel, deduplicated by
-// (spool id, seq). It returns only after the backplane answered, so that
-// the ACK that follows is true (DESIGN.md, "Durability contract").
+// publishBatch is the most FRAMEs of one link that wait for the
+// publisher, and the most it stores in one backplane call. An agent keeps
+// up to its window (agent.DefaultMaxInFlight, 256) frames in flight, so a
+// replay fills whole batches; a live agent sends a frame now and then.
+const publishBatch = 64
+
+// outFrame is a FRAME checked and encoded by the reader for the publisher.
+type outFrame struct {
+	seq  uint64
+	data []byte // frame.AppendStored
+}
+
+// onFrame checks one FRAME and hands it to the publisher, which stores it
+// on the device's channel, deduplicated by (spool id, seq). The reader goes
+// on reading while the publisher waits for the backplane, so a window of
+// frames is stored in one round trip, and the ACK still follows only what
+// the backplane answered (DESIGN.md, "Durability contract").
 func (a *agentConn) onFrame(ctx context.Context, f *frame.Frame) error {
 	if a.hello == nil {
 		return errorf(400, "FRAME before HELLO")
@@ -387,22 +421,80 @@ func (a *agentConn) onFrame(ctx context.Context, f *frame.Frame) error {
 	if err != nil {
 		return errorf(400, "frame %d cannot be stored: %v", f.Seq, err)
 	}
-	res, err := a.srv.bp.Publish(ctx, a.ch, data, backplane.PublishOptions{SpoolID: a.hello.SpoolID, Seq: f.Seq})
-	if err != nil {
-		a.srv.m.publishErrors.Inc()
-		if errors.Is(err, context.Canceled) {
-			return err
+	select {
+	case a.out <- outFrame{seq: f.Seq, data: data}:
+		return nil
+	case <-a.pubDone: // the publisher failed and ended the link
+		return ctx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// publishLoop stores the frames the reader hands over, in order: all that
+// are waiting (up to publishBatch) in one PublishBatch call. After each
+// call it moves the ACK to the last stored seq. A backplane error ends the
+// link with ERROR 503 after ACKing the frames stored before it; the agent
+// sends the rest again.
+func (a *agentConn) publishLoop(ctx context.Context) {
+	defer close(a.pubDone)
+	batch := make([]outFrame, 0, publishBatch)
+	msgs := make([]backplane.Message, 0, publishBatch)
+	for {
+		batch, msgs = batch[:0], msgs[:0]
+		f, ok := <-a.out
+		if !ok {
+			return
 		}
-		return errorf(503, "frame %d not stored: %v", f.Seq, err)
+		batch = append(batch, f)
+	more:
+		for len(batch) < publishBatch {
+			select {
+			case f, ok := <-a.out:
+				if !ok {
+					break more
+				}
+				batch = append(batch, f)
+			default:
+				break more
+			}
+		}
+		for _, f := range batch {
+			msgs = append(msgs, backplane.Message{Data: f.data, Opts: backplane.PublishOptions{SpoolID: a.hello.SpoolID, Seq: f.seq}})
+		}
+		res, err := a.srv.bp.PublishBatch(ctx, a.ch, msgs)
+		stored := false
+		for i, r := range res {
+			if r.Duplicate {
+				a.srv.m.duplicates.Inc()
+			} else {
+				a.srv.m.framesIn.Inc()
+			}
+			if seq := batch[i].seq; seq > a.lastSeq {
+				a.lastSeq = seq
+				stored = true
+			}
+		}
+		if stored {
+			a.srv.seqs.stored(a.ch, a.hello.SpoolID, a.lastSeq)
+		}
+		if len(res) > 0 {
+			a.acked.Store(a.lastSeq)
+			select {
+			case a.ackWake <- struct{}{}:
+			default:
+			}
+		}
+		if err != nil {
+			a.srv.m.publishErrors.Inc()
+			if ctx.Err() != nil {
+				return
+			}
+			if len(res) > 0 {
+				_ = a.writeAck(ctx, a.lastSeq)
+			}
+			a.fail(ctx, errorf(503, "frame %d not stored: %v", batch[len(res)].seq, err))
+			return
+		}
 	}
-	if res.Duplicate {
-		a.srv.m.duplicates.Inc()
-	} else {
-		a.srv.m.framesIn.Inc()
-	}
-	if f.Seq > a.lastSeq {
-		a.lastSeq = f.Seq
-		a.srv.seqs.stored(a.ch, a.hello.SpoolID, f.Seq)
-	}
-	return nil
 }

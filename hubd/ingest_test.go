@@ -218,3 +218,45 @@ func TestAckCumulative(t *testing.T) {
 	}
 	t.Logf("%d frames, %d ACKs", n, acks)
 }
+
+// TestAckBeforeProtocolError: the frames of a message before a bad one are
+// stored and ACKed before the link is closed, so the agent does not send
+// them again; the bad one and those after it are not stored.
+func TestAckBeforeProtocolError(t *testing.T) {
+	h := startHub(t, nil)
+	d := dialDash(t, h, frame.ProtoJSON)
+	d.sub(frame.ClientMessage{Ch: "dev/pi-7"})
+	a := connectAgent(t, h, "pi-7")
+	bad := &frame.Hello{DeviceID: "pi-7", SpoolID: "spool-pi-7", FirstSeq: 1} // a second HELLO
+	a.send(testFrame(1), testFrame(2), testFrame(3), testFrame(4), testFrame(5), bad, testFrame(6))
+	var acked uint64
+	for {
+		m, err := a.tryRead()
+		if err != nil {
+			t.Fatalf("after ACK %d: %v", acked, err)
+		}
+		if ack, ok := m.(*frame.Ack); ok {
+			acked = ack.Seq
+			continue
+		}
+		if e, ok := m.(*frame.Error); !ok || e.Code != 400 {
+			t.Fatalf("want ERROR 400, got %T %+v", m, m)
+		}
+		break
+	}
+	if acked != 5 {
+		t.Fatalf("ACKed %d before the ERROR, want 5", acked)
+	}
+	if _, err := a.tryRead(); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("close: %v, want 1008", err)
+	}
+	fs := d.frames(5)
+	checkContiguous(t, fs, 1)
+	if fs[4].Seq != 5 {
+		t.Fatalf("last frame stored %+v", fs[4])
+	}
+	a2 := connectAgentSpool(t, h, "pi-7", "spool-pi-7", 6)
+	if a2.welcome.AckedSeq != 5 {
+		t.Fatalf("acked_seq %d after the close, want 5", a2.welcome.AckedSeq)
+	}
+}

@@ -145,36 +145,28 @@ else
 	done
 	echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$PORT (pid $REDIS_PID, --save \"\" --appendonly no)"
 
-	# The baseline: one EVALSHA per publication of a script that does what
-	# the backplane's publish script does for each publication (meta HMGET,
-	# dedup check, HSET, XADD MAXLEN ~, EXPIRE x2, PUBLISH of offset+payload),
-	# 100-byte payload, a random spool id per call so that every call stores.
-	# It is written out here rather than taken from
-	# internal/backplane/redis/broker_publish.lua, whose argument layout
-	# (several publications per call) may change; stream and meta keys are
-	# derived from one key so that random keys stay consistent.
-	LUA='local s, m = KEYS[1] .. ":s", KEYS[1] .. ":m"
-local meta = redis.call("hmget", m, "e", "o", "sp", "sq")
-local epoch, top = meta[1], tonumber(meta[2] or "0")
-if not epoch then epoch = ARGV[3]; top = 0; redis.call("del", s) end
-if ARGV[4] ~= "" and meta[3] == ARGV[4] and tonumber(ARGV[5]) <= tonumber(meta[4]) then return {epoch, top, 1} end
-local off = top + 1
-redis.call("hset", m, "e", epoch, "o", off, "sp", ARGV[4], "sq", ARGV[5])
-redis.call("xadd", s, "MAXLEN", "~", ARGV[6], off .. "-0", "d", ARGV[1])
-redis.call("expire", s, ARGV[7])
-redis.call("expire", m, ARGV[7])
-redis.call("publish", ARGV[2], off .. " " .. epoch .. " " .. ARGV[1])
-return {epoch, off, 0}'
+	# The baseline: redis-benchmark running the backplane's own publish
+	# script (internal/backplane/redis/broker_publish.lua) on one channel,
+	# 100-byte payloads, no dedup (empty spool id), so that every publication
+	# stores: once with one publication per call (calls/s = publications/s)
+	# and once with 16 per call, as the broker batches a channel's waiting
+	# publications (publications/s = 16 x calls/s).
 	PAYLOAD=$(head -c 100 /dev/zero | tr '\0' 'x')
-	SHA=$(redis-cli -p "$PORT" script load "$LUA")
+	SHA=$(redis-cli -p "$PORT" script load "$(cat internal/backplane/redis/broker_publish.lua)")
+	evalsha() { # N: publications per call
+		local args=(evalsha "$SHA" 2 '{dev/b}:s' '{dev/b}:m' 1000 3660000 60000 publish bench:pub e "$1")
+		for _ in $(seq "$1"); do args+=("$PAYLOAD" "" 0); done
+		echo "--- redis-benchmark -p $PORT -n $((200000 / $1)) -P 16 -q evalsha <broker_publish.lua> 2 {dev/b}:s {dev/b}:m 1000 3660000 60000 publish bench:pub e $1 [<100 bytes> \"\" 0] x $1"
+		redis-benchmark -p "$PORT" -n $((200000 / $1)) -P 16 -q "${args[@]}" |
+			tr '\r' '\n' | grep -E 'requests per second' | tail -1 | sed 's/.*: //' | tee "$OUT/redis-evalsha-$1.txt"
+	}
 	echo
-	echo "--- redis-benchmark -p $PORT -n 200000 -P 16 -q -r 1000 evalsha <publish-equivalent script> 1 {dev/b__rand_int__} <100 bytes> bench:pub e s__rand_int__ 1 1000 600"
-	redis-benchmark -p "$PORT" -n 200000 -P 16 -q -r 1000 evalsha "$SHA" 1 \
-		'{dev/b__rand_int__}' "$PAYLOAD" bench:pub e 's__rand_int__' 1 1000 600 |
-		tr '\r' '\n' | grep -E 'requests per second' | tail -1 | sed 's/.*: //' | tee "$OUT/redis-evalsha.txt"
-	if [[ $(redis-cli -p "$PORT" dbsize) -lt 1000 ]]; then
-		echo "(the EVALSHA baseline stored fewer channels than expected: check the script)"
+	evalsha 1
+	evalsha 16
+	if [[ $(redis-cli -p "$PORT" xlen '{dev/b}:s') -lt 900 ]]; then
+		echo "(the EVALSHA baseline stored fewer publications than expected: check the script arguments)"
 	fi
+	redis-cli -p "$PORT" flushall >/dev/null
 	echo
 	echo "--- redis-benchmark -p $PORT -n 200000 -P 16 -q publish bench:ch <100 bytes>"
 	redis-benchmark -p "$PORT" -n 200000 -P 16 -q publish bench:ch "$PAYLOAD" |
@@ -206,13 +198,15 @@ for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor fanout-100-r1000 fan
 		"$(f "$run" '.cpu_cores_in_window*100|round/100')" "$(f "$run" '.load_average*10|round/10')" \
 		"$(f "$run" .gaps)" "$(f "$run" .duplicates)"
 done
-if [[ -f $OUT/redis-evalsha.txt && -f $OUT/ingest-redis.json ]]; then
-	evalsha=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-evalsha.txt" | cut -d' ' -f1 || true)
+if [[ -f $OUT/redis-evalsha-1.txt && -f $OUT/ingest-redis.json ]]; then
+	evalsha=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-evalsha-1.txt" | cut -d' ' -f1 || true)
+	evalsha16=$(grep -oE '[0-9.]+ requests per second' "$OUT/redis-evalsha-16.txt" | cut -d' ' -f1 || true)
+	evalsha16=$(awk -v c="${evalsha16:-0}" 'BEGIN { printf "%.0f", 16 * c }')
 	ingest=$(f ingest-redis .frames_per_second)
 	mem=$(f ingest-memory .frames_per_second)
 	echo
-	echo "redis-benchmark EVALSHA (publish script, -P 16): ${evalsha:-?} calls/s"
-	echo "hub ingest into Redis:                        ${ingest%.*} frames/s = $(ratio "$ingest" "${evalsha:-0}") x EVALSHA"
+	echo "redis-benchmark EVALSHA (publish script, -P 16): ${evalsha:-?} publications/s at 1 per call, ${evalsha16} at 16 per call"
+	echo "hub ingest into Redis:                        ${ingest%.*} frames/s = $(ratio "$ingest" "${evalsha:-0}") x EVALSHA(1) = $(ratio "$ingest" "${evalsha16:-0}") x EVALSHA(16)"
 	echo "hub ingest, memory backplane:                 ${mem%.*} frames/s; Redis/memory = $(ratio "$ingest" "$mem")"
 	echo "redis-server CPU during the Redis ingest:     $(f ingest-redis '.redis_cpu_cores*100|round/100') cores"
 	echo "target: 100000 frames/s from one hub into one Redis"

@@ -52,6 +52,12 @@ type PublishOptions struct {
 	Seq     uint64
 }
 
+// Message is one publication of a PublishBatch call.
+type Message struct {
+	Data []byte
+	Opts PublishOptions
+}
+
 // PublishResult is what Publish did.
 type PublishResult struct {
 	Position  Position // of this publication, or of the channel's top for a duplicate
@@ -107,6 +113,15 @@ type Broker interface {
 	// When it returns nil the publication is durable in the backplane's sense:
 	// hubd ACKs the agent only after it.
 	Publish(ctx context.Context, ch string, data []byte, opts PublishOptions) (PublishResult, error)
+	// PublishBatch publishes msgs on ch in their order, as that many Publish
+	// calls one after the other would, in as few round trips as the broker
+	// can (one on Redis for up to its batch size). It returns the results of
+	// the leading messages that are stored. With an error, len(res) <
+	// len(msgs); of the messages after those, some leading ones may be stored
+	// too (a retry with the same spool id and seqs finds them duplicates),
+	// but never one after a message that was not: the dedup by seq would
+	// otherwise turn the retry of the lost one into a silent drop.
+	PublishBatch(ctx context.Context, ch string, msgs []Message) (res []PublishResult, err error)
 	// Subscribe makes this node receive ch's publications; Unsubscribe stops
 	// it. Both are idempotent; hubd reference-counts its sessions itself.
 	Subscribe(ctx context.Context, ch string) error

@@ -35,6 +35,7 @@ type sampleGroup struct {
 	count, pos int
 	lastDT     uint64
 	increasing bool
+	series     bool
 }
 
 func planSamples(s []Sample) samplePlan {
@@ -47,7 +48,7 @@ func planSamples(s []Sample) samplePlan {
 		return p
 	}
 	gid := make([]int32, len(s))
-	var groups []sampleGroup
+	groups := make([]sampleGroup, 0, min(len(s), 16))
 	var index map[string]int
 	for i := range s {
 		g := -1
@@ -86,14 +87,16 @@ func planSamples(s []Sample) samplePlan {
 		groups[j].pos = pos
 		pos += groups[j].count
 	}
-	p.order = make([]int, len(s))
-	fill := make([]int, len(groups))
+	// One allocation for order, rest and fill.
+	ints := make([]int, 2*len(s)+len(groups))
+	p.order = ints[:len(s):len(s)]
+	p.rest = ints[len(s) : len(s) : 2*len(s)]
+	fill := ints[2*len(s):]
 	for i := range s {
 		g := gid[i]
 		p.order[groups[g].pos+fill[g]] = i
 		fill[g]++
 	}
-	isSeries := make([]bool, len(groups))
 	for j := range groups {
 		g := &groups[j]
 		if g.count < 2 {
@@ -118,12 +121,11 @@ func planSamples(s []Sample) samplePlan {
 		if !even {
 			continue
 		}
-		isSeries[j] = true
+		g.series = true
 		p.series = append(p.series, seriesPlan{sensor: g.sensor, dt0: dt0, step: step, lo: g.pos, hi: g.pos + g.count})
 	}
-	p.rest = make([]int, 0, len(s))
 	for i := range s {
-		if !isSeries[gid[i]] {
+		if !groups[gid[i]].series {
 			p.rest = append(p.rest, i)
 		}
 	}

@@ -42,6 +42,8 @@ func Run(t *testing.T, newBackplane func(t *testing.T) backplane.Backplane) {
 		{"EmptyChannel", s.emptyChannel},
 		{"OffsetsContiguous", s.offsetsContiguous},
 		{"Dedup", s.dedup},
+		{"PublishBatch", s.publishBatch},
+		{"PublishBatchLarge", s.publishBatchLarge},
 		{"HistoryLast", s.historyLast},
 		{"HistorySince", s.historySince},
 		{"Trimming", s.trimming},
@@ -265,6 +267,79 @@ func (s *suite) dedup(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("delivered %q, want %q (marker at %+v)", got, want, marker.Position)
 	}
+}
+
+// PublishBatch is that many Publish calls in a row: dedup against earlier
+// publications and within the batch, contiguous offsets, delivery in order.
+func (s *suite) publishBatch(t *testing.T) {
+	bp, rec := s.start(t)
+	const ch = "dev/batch"
+	subscribe(t, bp, ch)
+	for seq := uint64(1); seq <= 3; seq++ {
+		publish(t, bp, ch, fmt.Sprintf("m%d", seq), backplane.PublishOptions{SpoolID: "A", Seq: seq})
+	}
+	steps := []struct {
+		data    string
+		spool   string
+		seq     uint64
+		wantOff uint64
+		wantDup bool
+	}{
+		{"x", "A", 2, 3, true}, // stored before the batch
+		{"m4", "A", 4, 4, false},
+		{"m5", "A", 5, 5, false},
+		{"x", "A", 5, 5, true}, // twice in the batch
+		{"m6", "A", 9, 6, false},
+		{"m7", "", 0, 7, false},
+		{"x", "A", 9, 7, true},
+	}
+	msgs := make([]backplane.Message, len(steps))
+	for i, st := range steps {
+		msgs[i] = backplane.Message{Data: []byte(st.data), Opts: backplane.PublishOptions{SpoolID: st.spool, Seq: st.seq}}
+	}
+	res, err := bp.PublishBatch(ctxT(t), ch, msgs)
+	if err != nil {
+		t.Fatalf("PublishBatch: %v", err)
+	}
+	if len(res) != len(steps) {
+		t.Fatalf("%d results for %d messages", len(res), len(steps))
+	}
+	epoch := res[0].Position.Epoch
+	for i, st := range steps {
+		if r := res[i]; r.Duplicate != st.wantDup || r.Position.Offset != st.wantOff || r.Position.Epoch != epoch {
+			t.Errorf("message %d (%s seq %d): %+v, want offset %d duplicate %v in epoch %s", i, st.spool, st.seq, r, st.wantOff, st.wantDup, epoch)
+		}
+	}
+	checkPubs(t, "history", history(t, bp, ch, backplane.HistoryOptions{Last: 100}).Publications, 1, 7)
+	rec.WaitChannel(t, waitTimeout, ch, 7)
+	checkDelivered(t, rec.Channel(ch), epoch, 1, 7)
+	if res, err := bp.PublishBatch(ctxT(t), ch, nil); err != nil || len(res) != 0 {
+		t.Fatalf("empty PublishBatch: %v, %v", res, err)
+	}
+}
+
+// A batch larger than any broker's pipeline keeps its order and offsets.
+func (s *suite) publishBatchLarge(t *testing.T) {
+	bp, _ := s.start(t)
+	const ch, n = "dev/batch-large", 1500
+	msgs := make([]backplane.Message, n)
+	for i := range msgs {
+		msgs[i] = backplane.Message{Data: fmt.Appendf(nil, "m%d", i+1), Opts: backplane.PublishOptions{SpoolID: "A", Seq: uint64(i + 1)}}
+	}
+	res, err := bp.PublishBatch(ctxT(t), ch, msgs)
+	if err != nil {
+		t.Fatalf("PublishBatch: %v", err)
+	}
+	if len(res) != n {
+		t.Fatalf("%d results for %d messages", len(res), n)
+	}
+	for i, r := range res {
+		if r.Duplicate || r.Position.Offset != uint64(i+1) {
+			t.Fatalf("message %d: %+v, want offset %d", i, r, i+1)
+		}
+	}
+	h := history(t, bp, ch, backplane.HistoryOptions{Last: HistorySize})
+	checkPubs(t, "history", h.Publications, n-HistorySize+1, n)
 }
 
 func (s *suite) historyLast(t *testing.T) {
@@ -610,6 +685,9 @@ func (s *suite) closed(t *testing.T) {
 	ctx := ctxT(t)
 	if _, err := bp.Publish(ctx, "dev/c", []byte("x"), backplane.PublishOptions{}); !errors.Is(err, backplane.ErrClosed) {
 		t.Fatalf("Publish after Close: %v, want ErrClosed", err)
+	}
+	if _, err := bp.PublishBatch(ctx, "dev/c", []backplane.Message{{Data: []byte("x")}}); !errors.Is(err, backplane.ErrClosed) {
+		t.Fatalf("PublishBatch after Close: %v, want ErrClosed", err)
 	}
 	if _, err := bp.History(ctx, "dev/c", backplane.HistoryOptions{}); !errors.Is(err, backplane.ErrClosed) {
 		t.Fatalf("History after Close: %v, want ErrClosed", err)

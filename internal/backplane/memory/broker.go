@@ -214,6 +214,20 @@ func (b *Broker) Publish(ctx context.Context, ch string, data []byte, opts backp
 	return backplane.PublishResult{Position: pos}, nil
 }
 
+// PublishBatch publishes msgs on ch in order, one Publish each; it stops
+// at the first error.
+func (b *Broker) PublishBatch(ctx context.Context, ch string, msgs []backplane.Message) ([]backplane.PublishResult, error) {
+	res := make([]backplane.PublishResult, 0, len(msgs))
+	for _, m := range msgs {
+		r, err := b.Publish(ctx, ch, m.Data, m.Opts)
+		if err != nil {
+			return res, err
+		}
+		res = append(res, r)
+	}
+	return res, nil
+}
+
 // Subscribe makes Run deliver ch's publications after its current top.
 // Subscribing again keeps the existing cursor.
 func (b *Broker) Subscribe(ctx context.Context, ch string) error {

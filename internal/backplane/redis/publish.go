@@ -10,7 +10,7 @@ import (
 	"github.com/edgeplane/edgeplane/internal/backplane"
 )
 
-// pubReq is one Publish call waiting in a shard's queue.
+// pubReq is one publication.
 type pubReq struct {
 	ch   string
 	data []byte
@@ -18,50 +18,61 @@ type pubReq struct {
 
 	res backplane.PublishResult
 	err error
+}
 
-	done chan struct{} // closed when res and err are set
-	lead chan struct{} // closed when this request's caller must send the next batch
+// pubUnit is one Publish or PublishBatch call waiting in a shard's queue:
+// publications of one channel, in order, that always travel in the same
+// pipeline and script call.
+type pubUnit struct {
+	reqs []*pubReq
+
+	done chan struct{} // closed when every request's res and err are set
+	lead chan struct{} // closed when this unit's caller must send the next batch
+}
+
+func newUnit(reqs []*pubReq) *pubUnit {
+	return &pubUnit{reqs: reqs, done: make(chan struct{}), lead: make(chan struct{})}
 }
 
 // pubQueue batches concurrent Publish calls into pipelines without a
 // goroutine of its own: the caller that finds the queue idle becomes the
-// leader, sends up to PublishBatch queued requests (its own first) as one
-// pipeline, and hands the lead to the caller of the oldest request still
-// queued. One pipeline per server is in flight at a time, so calls keep
-// their queue order, and a request waits at most for the batch before its
-// own: the bounded delay of batching is one round trip, never a timer.
-// A shard has Options.PublishLanes queues; a channel always uses the same
-// one, so the calls for one channel keep their order.
+// leader, sends queued units (its own first) of up to PublishBatch
+// publications in all as one pipeline, and hands the lead to the caller of
+// the oldest unit still queued. One pipeline per server is in flight at a
+// time, so calls keep their queue order, and a unit waits at most for the
+// batch before its own: the bounded delay of batching is one round trip,
+// never a timer. A shard has Options.PublishLanes queues; a channel always
+// uses the same one, so the calls for one channel keep their order.
 type pubQueue struct {
 	// mu guards the following fields.
 	mu     sync.Mutex
-	queue  []*pubReq
+	queue  []*pubUnit
 	leader bool // a caller is sending (or about to)
 }
 
-// do queues r and returns once it is done. A request still queued when
-// ctx ends is withdrawn (never sent); one already sent is waited for, which
-// the client's I/O timeout bounds.
-func (b *Broker) do(ctx context.Context, s *shard, r *pubReq) {
-	q := s.lane(r.ch)
+// do queues u and returns once it is done. A unit still queued when ctx
+// ends is withdrawn (never sent); one already sent is waited for, which the
+// client's I/O timeout bounds.
+func (b *Broker) do(ctx context.Context, s *shard, u *pubUnit) {
+	q := s.lane(u.reqs[0].ch)
 	q.mu.Lock()
-	q.queue = append(q.queue, r)
+	q.queue = append(q.queue, u)
 	lead := !q.leader
 	q.leader = true
 	q.mu.Unlock()
 	if !lead {
 		select {
-		case <-r.done:
+		case <-u.done:
 			return
-		case <-r.lead:
+		case <-u.lead:
 		case <-ctx.Done():
 			q.mu.Lock()
 			withdrawn := false
 			select {
-			case <-r.lead: // handed the lead: must send, below
+			case <-u.lead: // handed the lead: must send, below
 			default:
 				for i, x := range q.queue {
-					if x == r {
+					if x == u {
 						q.queue = append(q.queue[:i], q.queue[i+1:]...)
 						withdrawn = true
 						break
@@ -70,24 +81,37 @@ func (b *Broker) do(ctx context.Context, s *shard, r *pubReq) {
 			}
 			q.mu.Unlock()
 			if withdrawn {
-				r.err = fmt.Errorf("backplane/redis: publish %s: %w", r.ch, ctx.Err())
+				for _, r := range u.reqs {
+					r.err = fmt.Errorf("backplane/redis: publish %s: %w", r.ch, ctx.Err())
+				}
 				return
 			}
 			select {
-			case <-r.done:
+			case <-u.done:
 				return
-			case <-r.lead:
+			case <-u.lead:
 			}
 		}
 	}
-	// Leading: send one batch (r is its first request), then hand over.
+	// Leading: send one batch (u is its first unit), then hand over.
 	q.mu.Lock()
-	n := min(len(q.queue), b.o.PublishBatch)
-	batch := append([]*pubReq(nil), q.queue[:n]...)
+	n, size := 0, 0
+	for _, x := range q.queue {
+		if n > 0 && size+len(x.reqs) > b.o.PublishBatch {
+			break
+		}
+		n++
+		size += len(x.reqs)
+	}
+	units := append([]*pubUnit(nil), q.queue[:n]...)
 	q.queue = q.queue[n:]
 	q.mu.Unlock()
+	batch := make([]*pubReq, 0, size)
+	for _, x := range units {
+		batch = append(batch, x.reqs...)
+	}
 	b.sendBatch(context.WithoutCancel(ctx), s, batch)
-	for _, x := range batch {
+	for _, x := range units {
 		close(x.done)
 	}
 	q.mu.Lock()
@@ -99,10 +123,11 @@ func (b *Broker) do(ctx context.Context, s *shard, r *pubReq) {
 	q.mu.Unlock()
 }
 
-// perCall is the most publications one script call carries: enough to
-// amortize the call overhead (about 5 µs of Redis time) and the meta hash
-// read and write of a channel, small enough that one call does not hold the
-// server for long (about 3 µs of Redis time per publication).
+// perCall is the most publications one script call carries, unless one
+// channel has more in the batch: enough to amortize the call overhead
+// (about 5 µs of Redis time) and the meta hash read and write of a
+// channel, small enough that one call does not hold the server for long
+// (about 3 µs of Redis time per publication).
 const perCall = 64
 
 // pubCall is one script call: groups of publications of one channel each,
@@ -151,9 +176,13 @@ func (b *Broker) sendBatch(ctx context.Context, s *shard, batch []*pubReq) {
 }
 
 // groupCalls groups batch by channel, in the order of each channel's first
-// request, and packs the groups into calls of at most per publications (a
-// group may be split over consecutive calls). With oneGroup (Redis Cluster:
-// the keys of a call must share a slot) a call carries one group.
+// request, and packs the groups into calls of at most per publications. A
+// group is never split: one script call carries all of a channel's
+// publications of the pipeline, in order, so that a failed call can never
+// leave a later publication of the channel stored and an earlier one not
+// (see PublishBatch). A group larger
+// than per gets a call of its own. With oneGroup (Redis Cluster: the keys of
+// a call must share a slot) a call carries one group.
 func groupCalls(batch []*pubReq, per int, oneGroup bool) []pubCall {
 	var byCh [][]*pubReq
 	if len(batch) > 1 {
@@ -173,16 +202,12 @@ func groupCalls(batch []*pubReq, per int, oneGroup bool) []pubCall {
 	var calls []pubCall
 	var cur pubCall
 	for _, g := range byCh {
-		for len(g) > 0 {
-			if len(cur.reqs) == per || (oneGroup && len(cur.reqs) > 0) {
-				calls = append(calls, cur)
-				cur = pubCall{}
-			}
-			n := min(len(g), per-len(cur.reqs))
-			cur.reqs = append(cur.reqs, g[:n]...)
-			cur.groups = append(cur.groups, n)
-			g = g[n:]
+		if len(cur.reqs) > 0 && (oneGroup || len(cur.reqs)+len(g) > per) {
+			calls = append(calls, cur)
+			cur = pubCall{}
 		}
+		cur.reqs = append(cur.reqs, g...)
+		cur.groups = append(cur.groups, len(g))
 	}
 	if len(cur.reqs) > 0 {
 		calls = append(calls, cur)
@@ -273,14 +298,53 @@ func parsePublish(c *goredis.Cmd, call pubCall) error {
 // stored then, which a retry with the same spool id and seq makes harmless.
 // data must not be modified until Publish returns.
 func (b *Broker) Publish(ctx context.Context, ch string, data []byte, opts backplane.PublishOptions) (backplane.PublishResult, error) {
-	if err := ctx.Err(); err != nil {
-		return backplane.PublishResult{}, fmt.Errorf("backplane/redis: publish %s: %w", ch, err)
-	}
-	if !b.enter() {
-		return backplane.PublishResult{}, backplane.ErrClosed
+	if err := b.start(ctx, ch); err != nil {
+		return backplane.PublishResult{}, err
 	}
 	defer b.inflight.Done()
-	r := &pubReq{ch: ch, data: data, opts: opts, done: make(chan struct{}), lead: make(chan struct{})}
-	b.do(ctx, b.shardFor(ch), r)
+	r := &pubReq{ch: ch, data: data, opts: opts}
+	b.do(ctx, b.shardFor(ch), newUnit([]*pubReq{r}))
 	return r.res, r.err
+}
+
+// PublishBatch publishes msgs on ch in order: up to Options.PublishBatch of
+// them in one script call of one pipeline (batched with concurrent calls
+// like Publish), more in chunks of that size, each sent after the one
+// before it succeeded. A chunk is one script call (groupCalls never splits
+// a channel), so a failure cannot leave a later publication stored and an
+// earlier one not. The Data of msgs must not be modified until it returns.
+func (b *Broker) PublishBatch(ctx context.Context, ch string, msgs []backplane.Message) ([]backplane.PublishResult, error) {
+	if err := b.start(ctx, ch); err != nil {
+		return nil, err
+	}
+	defer b.inflight.Done()
+	res := make([]backplane.PublishResult, 0, len(msgs))
+	for len(msgs) > 0 {
+		n := min(len(msgs), b.o.PublishBatch)
+		reqs := make([]*pubReq, n)
+		for i, m := range msgs[:n] {
+			reqs[i] = &pubReq{ch: ch, data: m.Data, opts: m.Opts}
+		}
+		b.do(ctx, b.shardFor(ch), newUnit(reqs))
+		for _, r := range reqs {
+			if r.err != nil {
+				return res, r.err
+			}
+			res = append(res, r.res)
+		}
+		msgs = msgs[n:]
+	}
+	return res, nil
+}
+
+// start checks that a publish may begin; on nil, the caller must call
+// b.inflight.Done when it ends.
+func (b *Broker) start(ctx context.Context, ch string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("backplane/redis: publish %s: %w", ch, err)
+	}
+	if !b.enter() {
+		return backplane.ErrClosed
+	}
+	return nil
 }

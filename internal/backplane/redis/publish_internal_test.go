@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// groupCalls keeps each channel's requests in order, packs at most per
-// publications in a call, and with oneGroup one channel per call.
+// groupCalls keeps each channel's requests in order and in one call, packs
+// at most per publications in a call unless one channel has more, and with
+// oneGroup one channel per call.
 func TestGroupCalls(t *testing.T) {
 	r := func(ch string) *pubReq { return &pubReq{ch: ch} }
 	a1, b1, a2, c1, a3 := r("a"), r("b"), r("a"), r("c"), r("a")
@@ -22,8 +23,11 @@ func TestGroupCalls(t *testing.T) {
 		want     []call
 	}{
 		{"one call", 64, false, []call{{[]*pubReq{a1, a2, a3, b1, c1}, []int{3, 1, 1}}}},
-		{"split", 2, false, []call{
-			{[]*pubReq{a1, a2}, []int{2}}, {[]*pubReq{a3, b1}, []int{1, 1}}, {[]*pubReq{c1}, []int{1}},
+		{"split, a channel never", 2, false, []call{
+			{[]*pubReq{a1, a2, a3}, []int{3}}, {[]*pubReq{b1, c1}, []int{1, 1}},
+		}},
+		{"split before a group that does not fit", 4, false, []call{
+			{[]*pubReq{a1, a2, a3, b1}, []int{3, 1}}, {[]*pubReq{c1}, []int{1}},
 		}},
 		{"one group per call", 64, true, []call{
 			{[]*pubReq{a1, a2, a3}, []int{3}}, {[]*pubReq{b1}, []int{1}}, {[]*pubReq{c1}, []int{1}},
