@@ -59,7 +59,7 @@ type agentConn struct {
 	out       chan outFrame
 	outClosed bool // reader-owned
 	pubDone   chan struct{}
-	lastSeq uint64 // highest seq stored for this device and spool id; set by the reader at HELLO, then publisher-owned
+	lastSeq   uint64 // highest seq stored for this device and spool id; set by the reader at HELLO, then publisher-owned
 
 	mu      sync.Mutex // guards the following
 	pending map[string]chan *frame.Result
