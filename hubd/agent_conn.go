@@ -1,6 +1,7 @@
 package hubd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,8 @@ type agentConn struct {
 	ackWake chan struct{} // capacity 1: acked moved
 	helloed atomic.Bool   // HELLO was accepted (read by the HELLO deadline, security.go)
 
-	seen uint64 // reader-owned: highest seq known to exist: acked_seq, or first_seq-1 of HELLO
+	seen uint64       // reader-owned: highest seq known to exist: acked_seq, or first_seq-1 of HELLO
+	rbuf bytes.Buffer // reader-owned: readMessage's buffer
 
 	// The reader hands checked FRAMEs to the publisher through out; it
 	// closes out when it stops, and the publisher closes pubDone when it
@@ -281,22 +283,31 @@ func (a *agentConn) ackLoop(ctx context.Context) error {
 	}
 }
 
+// keepReadBuffer is the largest read buffer a link keeps between
+// messages; a spool replay's large messages get a buffer of their own.
+const keepReadBuffer = 64 << 10
+
 // readMessage reads one WebSocket message of at most the agent message
-// limit; a longer one is a 413 protocol error (the rest is not read).
+// limit; a longer one is a 413 protocol error (the rest is not read). The
+// bytes are valid until the next call: decoded messages share no memory
+// with them (frame.DecodeAgent copies).
 func (a *agentConn) readMessage(ctx context.Context) ([]byte, error) {
 	_, r, err := a.conn.Reader(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if a.rbuf.Cap() > keepReadBuffer {
+		a.rbuf = bytes.Buffer{}
+	}
+	a.rbuf.Reset()
 	limit := a.srv.cfg.r.agentMessageBytes
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
+	if _, err := a.rbuf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > limit {
+	if int64(a.rbuf.Len()) > limit {
 		return nil, errorf(413, "message over the limit of %d bytes", limit)
 	}
-	return b, nil
+	return a.rbuf.Bytes(), nil
 }
 
 func (a *agentConn) writeAck(ctx context.Context, seq uint64) error {

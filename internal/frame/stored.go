@@ -3,6 +3,7 @@ package frame
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Stored form: the payload of a dev/ channel in the backplane
@@ -27,19 +28,7 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 	if !ValidDeviceID(s.Device) {
 		return dst, fmt.Errorf("frame: encode stored: device id %q does not match [A-Za-z0-9._-]{1,64}", s.Device)
 	}
-	var resVal map[string]float64 // sensor -> resolution; the first one seen wins
-	for i := range s.Samples {
-		v := s.Samples[i].Value
-		if v.kind != KindFloat || v.res == 0 {
-			continue
-		}
-		if _, ok := resVal[s.Samples[i].Sensor]; !ok {
-			if resVal == nil {
-				resVal = make(map[string]float64)
-			}
-			resVal[s.Samples[i].Sensor] = v.res
-		}
-	}
+	resVal := sensorResolutions(s.Samples)
 	p := planSamples(s.Samples)
 	n := uint64(5)
 	if len(resVal) > 0 {
@@ -60,8 +49,8 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 	}
 	if len(resVal) > 0 {
 		dst = appendHead(appendUint(dst, 6), majMap, uint64(len(resVal)))
-		for _, k := range sortedKeys(resVal, cborKeyLess) {
-			dst = appendFloat(appendText(dst, k), resVal[k], 0)
+		for _, r := range resVal {
+			dst = appendFloat(appendText(dst, r.sensor), r.res, 0)
 		}
 	}
 	if len(p.series) > 0 {
@@ -70,6 +59,44 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+type sensorRes struct {
+	sensor string
+	res    float64
+}
+
+// sensorResolutions returns the resolution of each sensor that has a float
+// sample with one (the first such sample wins), in CBOR key order. A frame
+// has a few sensors: they are found by a linear search, with a map only
+// past 16 of them.
+func sensorResolutions(s []Sample) []sensorRes {
+	var out []sensorRes
+	var index map[string]struct{}
+	for i := range s {
+		v := s[i].Value
+		if v.kind != KindFloat || v.res == 0 {
+			continue
+		}
+		name := s[i].Sensor
+		if index != nil {
+			if _, ok := index[name]; ok {
+				continue
+			}
+			index[name] = struct{}{}
+		} else if slices.ContainsFunc(out, func(r sensorRes) bool { return r.sensor == name }) {
+			continue
+		}
+		out = append(out, sensorRes{name, v.res})
+		if index == nil && len(out) > 16 {
+			index = make(map[string]struct{}, 2*len(out))
+			for _, r := range out {
+				index[r.sensor] = struct{}{}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b sensorRes) int { return cborKeyLess(a.sensor, b.sensor) })
+	return out
 }
 
 func decodeStored(b []byte) (*Stored, error) {
