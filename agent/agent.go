@@ -18,6 +18,7 @@ import (
 	"github.com/edgeplane/edgeplane/agent/spool"
 	"github.com/edgeplane/edgeplane/hw"
 	"github.com/edgeplane/edgeplane/internal/frame"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 	"github.com/edgeplane/edgeplane/internal/version"
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +67,7 @@ type Agent struct {
 	client  *http.Client
 	rand    func(n int64) int64
 	results *resultCache
+	certs   *tlsutil.CertReloader // of the metrics listener; nil: plain HTTP
 	started atomic.Bool
 
 	mu        sync.Mutex // guards the fields below, set by Run
@@ -129,7 +131,26 @@ func New(cfg *Config, opts *Options) (*Agent, error) {
 			return nil, err
 		}
 	}
+	if t := s.metricsTLS; t != nil {
+		a.certs, err = tlsutil.NewCertReloader(t.CertFile, t.KeyFile, &tlsutil.Options{Logger: a.log.Named("http")})
+		if err != nil {
+			return nil, fmt.Errorf("agent: metrics tls: %w", err)
+		}
+	}
 	return a, nil
+}
+
+// ReloadTLS reads the metrics listener's cert_file and key_file again
+// (SIGHUP); when they do not load, the old pair stays in service and the
+// error is returned. Without TLS it does nothing.
+func (a *Agent) ReloadTLS() error {
+	if a.certs == nil {
+		return nil
+	}
+	if err := a.certs.Reload(); err != nil {
+		return fmt.Errorf("agent: metrics tls: %w", err)
+	}
+	return nil
 }
 
 func httpClient(caFile string) (*http.Client, error) {

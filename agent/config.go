@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/edgeplane/edgeplane/internal/auth"
 	"github.com/edgeplane/edgeplane/internal/config"
 	"github.com/edgeplane/edgeplane/internal/frame"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -94,9 +96,12 @@ type SpoolConfig struct {
 
 // MetricsConfig serves /metrics (Prometheus) and /healthz locally.
 type MetricsConfig struct {
-	// Listen is the address, e.g. "127.0.0.1:9101". Do not expose it
-	// beyond the host: it is not authenticated.
+	// Listen is the address, e.g. "127.0.0.1:9101". It is not
+	// authenticated: keep it on the host, or behind a firewall that lets
+	// only the Prometheus server in.
 	Listen string `hcl:"listen"`
+	// TLS serves it over TLS; the files are read again on SIGHUP.
+	TLS *tlsutil.Files `hcl:"tls,block"`
 }
 
 // SensorConfig is a `sensor "<driver>" "<name>" { ... }` block. The name
@@ -180,6 +185,7 @@ type settings struct {
 	queueMaxRecs  int
 	spool         *spoolSettings
 	metricsListen string
+	metricsTLS    *tlsutil.Files // nil: plain HTTP
 	sensors       []*sensorSpec
 	actuators     []*actuatorSpec
 }
@@ -232,6 +238,12 @@ func (c *Config) resolve(p problems) *settings {
 		s.metricsListen = m.Listen
 		if !strings.Contains(m.Listen, ":") {
 			p.Block("metrics").Errorf("listen", "%q is not host:port, e.g. \"127.0.0.1:9101\"", m.Listen)
+		}
+		if t := m.TLS; t != nil {
+			if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+				p.Block("metrics").Block("tls").Errorf("cert_file", "%v", err)
+			}
+			s.metricsTLS = t
 		}
 	}
 

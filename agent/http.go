@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -13,7 +14,8 @@ import (
 
 // newHTTPServer listens on addr for /metrics and /healthz (200 while
 // Healthy, else 503 with the reason), for the local Prometheus and the
-// operator. It listens at once, so the port is bound before Ready.
+// operator, over TLS when the metrics block has a tls block. It listens at
+// once, so the port is bound before Ready.
 func (a *Agent) newHTTPServer(addr string) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
 	if a.gather != nil {
@@ -35,6 +37,9 @@ func (a *Agent) newHTTPServer(addr string) (*http.Server, net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("agent: metrics listen: %w", err)
+	}
+	if a.certs != nil {
+		ln = tls.NewListener(ln, a.certs.ServerConfig())
 	}
 	return srv, ln, nil
 }

@@ -2,7 +2,10 @@ package agent_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,9 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeplane/edgeplane/agent"
 	"github.com/edgeplane/edgeplane/internal/frame"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -171,5 +176,104 @@ func TestMetricsEndpoint(t *testing.T) {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Fatalf("/metrics (%d) lacks %q:\n%s", code, want, body)
 		}
+	}
+}
+
+// TestMetricsOverTLS: with metrics.tls the endpoint speaks only TLS with
+// the configured pair, and ReloadTLS (SIGHUP) serves a new pair to new
+// connections; a pair that does not load is refused by the config check.
+func TestMetricsOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writePair := func() *x509.CertPool {
+		t.Helper()
+		certPEM, keyPEM, err := tlsutil.SelfSigned("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(certPEM)
+		return pool
+	}
+	oldCA := writePair()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	h := newTestHub(t)
+	src := strings.ReplaceAll(uplinkAgent, "HUB", h.url()) +
+		fmt.Sprintf("metrics {\n  listen = %q\n  tls {\n    cert_file = %q\n    key_file = %q\n  }\n}\n", addr, certFile, keyFile)
+	if _, err := agent.ParseConfig("m.hcl", []byte(strings.ReplaceAll(src, keyFile, filepath.Join(dir, "missing.pem")))); err == nil ||
+		!strings.Contains(err.Error(), "m.hcl:") || !strings.Contains(err.Error(), "missing.pem") {
+		t.Fatalf("a missing key file: %v, want an error at its line naming it", err)
+	}
+	cfg, err := agent.ParseConfig("m.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	a, err := agent.New(cfg, &agent.Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry(), HTTPClient: &http.Client{}, Ready: func() { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		h.closeAll()
+		cancel()
+		<-done
+	}()
+	c := h.accept()
+	c.send(&frame.Welcome{HubID: "hub-a", Region: "eu"})
+	<-ready
+
+	get := func(scheme string, pool *x509.CertPool) (int, error) {
+		t.Helper()
+		cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true,
+		}}
+		resp, err := cl.Get(scheme + "://" + addr + "/healthz")
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get("https", oldCA); err != nil || code != 200 {
+		t.Fatalf("https /healthz: %d, %v", code, err)
+	}
+	if code, err := get("http", nil); err == nil && code == 200 {
+		t.Fatal("plain HTTP served beside TLS")
+	}
+
+	newCA := writePair()
+	if err := a.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := get("https", newCA); err != nil || code != 200 {
+		t.Fatalf("after the reload, trusting the new CA: %d, %v", code, err)
+	}
+	if _, err := get("https", oldCA); err == nil {
+		t.Fatal("after the reload, the old certificate is still served")
+	}
+	// A broken pair keeps the new one in service.
+	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ReloadTLS(); err == nil {
+		t.Fatal("ReloadTLS of a broken pair returned nil")
+	}
+	if code, err := get("https", newCA); err != nil || code != 200 {
+		t.Fatalf("after a failed reload: %d, %v", code, err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgeplane/edgeplane/internal/backplane"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 )
 
 // OriginProperty is the MQTT v5 user property that every exported message
@@ -64,6 +65,7 @@ type Bridge struct {
 	connected       atomic.Bool
 	connectFailures atomic.Int64
 	running         atomic.Bool
+	certs           *tlsutil.CertReloader // of the HTTP listener; nil: plain HTTP
 
 	// mu guards the following fields.
 	mu       sync.Mutex
@@ -141,7 +143,27 @@ func New(bp backplane.Backplane, cfg *Config, opts *Options) (*Bridge, error) {
 	}
 	b.imp.devices = map[string]*importedDevice{}
 	b.m = newMetrics(o.Registerer, b.lag)
+	if t := cfg.TLS; t != nil {
+		certs, err := tlsutil.NewCertReloader(t.CertFile, t.KeyFile, &tlsutil.Options{Logger: b.log.Named("http")})
+		if err != nil {
+			return nil, fmt.Errorf("bridge: tls: %w", err)
+		}
+		b.certs = certs
+	}
 	return b, nil
+}
+
+// ReloadTLS reads the listener's cert_file and key_file again (SIGHUP);
+// when they do not load, the old pair stays in service and the error is
+// returned. Without TLS it does nothing.
+func (b *Bridge) ReloadTLS() error {
+	if b.certs == nil {
+		return nil
+	}
+	if err := b.certs.Reload(); err != nil {
+		return fmt.Errorf("bridge: tls: %w", err)
+	}
+	return nil
 }
 
 // Run connects to the broker and carries frames until ctx ends; it returns

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/edgeplane/edgeplane/internal/config"
 	"github.com/edgeplane/edgeplane/internal/frame"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 )
 
 // Config is the bridge's configuration, decoded from HCL (see
@@ -24,6 +26,8 @@ type Config struct {
 	ID string `hcl:"id,optional"`
 	// Listen is the address of /healthz, /readyz and /metrics; "" serves none.
 	Listen string `hcl:"listen,optional"`
+	// TLS serves Listen over TLS; the files are read again on SIGHUP.
+	TLS *tlsutil.Files `hcl:"tls,block"`
 	// LogLevel (trace, debug, info, warn, error) and LogFormat (json, text,
 	// "" = auto) of the daemon's logger.
 	LogLevel  string `hcl:"log_level,optional"`
@@ -241,6 +245,16 @@ func (c *Config) Validate(v *config.Checker) {
 	c.presenceTTL = v.Duration("presence_ttl", c.PresenceTTL, 2*time.Minute, time.Second, 0)
 	c.pollInterval = v.Duration("poll_interval", c.PollInterval, 5*time.Second, 10*time.Millisecond, time.Hour)
 	c.cursorInterval = v.Duration("cursor_interval", c.CursorInterval, 250*time.Millisecond, 0, time.Minute)
+
+	if t := c.TLS; t != nil {
+		tv := v.Block("tls")
+		if c.Listen == "" {
+			tv.Errorf("cert_file", "a tls block needs listen")
+		}
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			tv.Errorf("cert_file", "%v", err)
+		}
+	}
 
 	bv := v.Block("backplane")
 	if len(c.Backplane.Addrs) == 0 {

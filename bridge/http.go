@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,12 +35,16 @@ func (b *Bridge) Handler() http.Handler {
 	return mux
 }
 
-// listen starts the HTTP server on Config.Listen under g; Run shuts it down.
+// listen starts the HTTP server on Config.Listen (over TLS with a tls
+// block) under g; Run shuts it down.
 func (b *Bridge) listen(ctx context.Context, g *errgroup.Group) (*http.Server, error) {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", b.cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: listen %s: %w", b.cfg.Listen, err)
+	}
+	if b.certs != nil {
+		l = tls.NewListener(l, b.certs.ServerConfig())
 	}
 	b.mu.Lock()
 	b.addr = l.Addr().String()

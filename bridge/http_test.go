@@ -1,16 +1,24 @@
 package bridge_test
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/edgeplane/edgeplane/bridge"
 	"github.com/edgeplane/edgeplane/internal/testenv"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 )
 
 // TestHTTP: /healthz answers while the bridge runs, /readyz once it is
@@ -104,5 +112,105 @@ export "x" {}
 	}
 	if err := b.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "bridge: listen") {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestHTTPOverTLS: with a tls block the listener speaks only TLS with the
+// configured pair, and ReloadTLS (SIGHUP) serves a new pair to new
+// connections; a bad pair is refused by the config check and by a reload.
+func TestHTTPOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writePair := func() *x509.CertPool {
+		t.Helper()
+		certPEM, keyPEM, err := tlsutil.SelfSigned("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(certPEM)
+		return pool
+	}
+	oldCA := writePair()
+	src := fmt.Sprintf(`
+region = "eu"
+listen = "127.0.0.1:0"
+tls {
+  cert_file = %q
+  key_file  = %q
+}
+backplane {
+  addrs = ["unused:1"]
+}
+mqtt {
+  urls = ["mqtt://127.0.0.1:1"]
+}
+export "x" {}
+`, certFile, keyFile)
+	if _, err := bridge.ParseConfig("t.hcl", []byte(strings.ReplaceAll(src, keyFile, filepath.Join(dir, "missing.pem")))); err == nil ||
+		!strings.Contains(err.Error(), "t.hcl:") || !strings.Contains(err.Error(), "missing.pem") {
+		t.Fatalf("a missing key file: %v, want an error at its line naming it", err)
+	}
+	cfg, err := bridge.ParseConfig("t.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bridge.New(newSharedBackplane(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	eventually(t, "HTTP listener", func() bool { return b.Addr() != "" })
+
+	get := func(scheme string, pool *x509.CertPool) (int, error) {
+		t.Helper()
+		cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true,
+		}}
+		resp, err := cl.Get(scheme + "://" + b.Addr() + "/healthz")
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get("https", oldCA); err != nil || code != 200 {
+		t.Fatalf("https /healthz: %d, %v", code, err)
+	}
+	if code, err := get("http", nil); err == nil && code == 200 {
+		t.Fatal("plain HTTP served beside TLS")
+	}
+	newCA := writePair()
+	if err := b.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := get("https", newCA); err != nil || code != 200 {
+		t.Fatalf("after the reload, trusting the new CA: %d, %v", code, err)
+	}
+	if _, err := get("https", oldCA); err == nil {
+		t.Fatal("after the reload, the old certificate is still served")
+	}
+	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReloadTLS(); err == nil {
+		t.Fatal("ReloadTLS of a broken pair returned nil")
+	}
+	if code, err := get("https", newCA); err != nil || code != 200 {
+		t.Fatalf("after a failed reload: %d, %v", code, err)
 	}
 }

@@ -73,9 +73,14 @@ spool {
 }
 
 # /metrics (Prometheus) and /healthz on a local port. Unauthenticated:
-# keep it on 127.0.0.1.
+# keep it on 127.0.0.1, or serve it over TLS to a Prometheus elsewhere
+# behind a firewall (SIGHUP reads the two files again).
 # metrics {
 #   listen = "127.0.0.1:9101"
+#   tls {
+#     cert_file = "/etc/edgeplane/tls/agent.pem"   # leaf first
+#     key_file  = "/etc/edgeplane/tls/agent.key"
+#   }
 # }
 
 # Sensors: sensor "<driver>" "<name>" { ... }. The name is the channel id on

@@ -14,6 +14,11 @@ id = "bridge-eu-1"
 # /healthz, /readyz (broker connected, backplane reachable) and /metrics.
 # Leave out to serve none.
 listen = "127.0.0.1:9102"
+# Serve it over TLS (SIGHUP reads the two files again):
+# tls {
+#   cert_file = "/etc/edgeplane/tls/bridge.pem"   # leaf first
+#   key_file  = "/etc/edgeplane/tls/bridge.key"
+# }
 
 log_level = "info"      # trace, debug, info, warn, error
 # log_format = "json"   # json, text; default: text on a terminal, else json

@@ -7,17 +7,13 @@ import (
 
 	"github.com/edgeplane/edgeplane/internal/auth"
 	"github.com/edgeplane/edgeplane/internal/config"
+	"github.com/edgeplane/edgeplane/internal/tlsutil"
 )
 
 // TLSConfig serves the listener over TLS (docs/SECURITY.md, "TLS"). The
 // files are read again on SIGHUP (Server.ReloadTLS); a pair that does not
 // load keeps the old one in service.
-type TLSConfig struct {
-	// CertFile is the PEM certificate chain, leaf first.
-	CertFile string `hcl:"cert_file"`
-	// KeyFile is the PEM private key of the leaf.
-	KeyFile string `hcl:"key_file"`
-}
+type TLSConfig = tlsutil.Files
 
 // securityResolved holds what validateSecurity derives (docs/SECURITY.md
 // has the table of limits with their defaults).

@@ -1,5 +1,6 @@
 // Package daemon holds what every edgeplane main does around Run: the signal
-// context and systemd notification (READY=1, WATCHDOG=1, STOPPING=1).
+// context, SIGHUP reloads and systemd notification (READY=1, WATCHDOG=1,
+// STOPPING=1).
 package daemon
 
 import (
@@ -41,5 +42,30 @@ func Watchdog(ctx context.Context, healthy func() error) {
 				_, _ = sd.SdNotify(false, sd.SdNotifyWatchdog)
 			}
 		}
+	}
+}
+
+// OnHangup calls reload on every SIGHUP (a certificate renewal, typically)
+// until the returned stop is called; stop waits for a reload under way.
+// Calls are serialized.
+func OnHangup(reload func()) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-hup:
+				reload()
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(quit)
+		<-done
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,4 +108,22 @@ func TestWatchdogOff(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Watchdog without WATCHDOG_USEC did not return")
 	}
+}
+
+// TestOnHangup: a real SIGHUP to this process runs reload; after stop, the
+// handler is gone and the goroutine has ended (goleak).
+func TestOnHangup(t *testing.T) {
+	reloads := make(chan struct{}, 4)
+	stop := daemon.OnHangup(func() { reloads <- struct{}{} })
+	for i := range 2 {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-reloads:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("SIGHUP %d: no reload within 10 s", i+1)
+		}
+	}
+	stop()
 }

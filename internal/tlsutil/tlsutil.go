@@ -18,6 +18,17 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
+// Files is a listener's tls block in the HCL configs of hubd, the bridge
+// and the agent: `tls { cert_file = "…" key_file = "…" }`. The files are
+// read again on SIGHUP; a pair that does not load keeps the old one in
+// service (CertReloader).
+type Files struct {
+	// CertFile is the PEM certificate chain, leaf first.
+	CertFile string `hcl:"cert_file"`
+	// KeyFile is the PEM private key of the leaf.
+	KeyFile string `hcl:"key_file"`
+}
+
 // CertReloader holds the certificate of a listener, loaded from a PEM cert
 // file (leaf first, then intermediates) and a PEM key file. It is safe for
 // concurrent use: handshakes read the current pair while Reload replaces it.

@@ -78,8 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		daemon.Watchdog(wctx, a.Healthy)
 	}()
 
+	// SIGHUP reloads the metrics listener's certificate (logged; a bad pair
+	// keeps the old one).
+	stopHangup := daemon.OnHangup(func() { _ = a.ReloadTLS() })
 	err = a.Run(ctx)
 	daemon.Stopping()
+	stopHangup()
 	stopWatchdog()
 	<-watchdogDone
 	if err != nil {

@@ -82,8 +82,12 @@ func run() int {
 		daemon.Watchdog(wctx, func() error { return b.Ready(wctx) })
 	}()
 	daemon.Ready()
+	// SIGHUP reloads the listener's certificate (logged; a bad pair keeps
+	// the old one).
+	stopHangup := daemon.OnHangup(func() { _ = b.ReloadTLS() })
 	err = b.Run(ctx)
 	daemon.Stopping()
+	stopHangup()
 	stopWatchdog()
 	<-watchdogDone
 	if err != nil {

@@ -23,8 +23,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,26 +104,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		defer close(watchdogDone)
 		daemon.Watchdog(wctx, nil)
 	}()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	hupDone := make(chan struct{})
-	go func() {
-		defer close(hupDone)
-		for {
-			select {
-			case <-wctx.Done():
-				return
-			case <-hup:
-				_ = srv.ReloadTLS() // logged by the hub; the old certificate stays on failure
-			}
-		}
-	}()
+	// Logged by the hub; the old certificate stays on failure.
+	stopHangup := daemon.OnHangup(func() { _ = srv.ReloadTLS() })
 	err = srv.Serve(ctx, ln)
 	daemon.Stopping()
-	signal.Stop(hup)
+	stopHangup()
 	wcancel()
 	<-watchdogDone
-	<-hupDone
 	if err != nil && !errors.Is(err, hubd.ErrServerClosed) {
 		return err
 	}
