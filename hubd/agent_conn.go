@@ -194,9 +194,13 @@ func (a *agentConn) state(online bool) backplane.DeviceState {
 // readLoop reads agent-link messages until the link fails or ends. A
 // protocol error is reported with fail and ends the loop with nil.
 func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
-	lim := &frame.Limits{MaxMessageBytes: int(a.srv.cfg.r.agentMessageBytes)}
+	dec := frame.NewAgentDecoder(&frame.Limits{MaxMessageBytes: int(a.srv.cfg.r.agentMessageBytes)})
+	// Reads do not follow ctx: run closes the connection when ctx ends,
+	// which ends a read as well, and a read without a cancelable context
+	// costs the WebSocket library no context.AfterFunc per message.
+	rctx := context.WithoutCancel(ctx)
 	for {
-		b, err := a.readMessage(ctx)
+		b, err := a.readMessage(rctx)
 		if err != nil {
 			var pe *protoError
 			if errors.As(err, &pe) {
@@ -205,7 +209,7 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 			}
 			return err
 		}
-		msgs, err := frame.DecodeAgent(b, lim)
+		msgs, err := dec.Decode(b)
 		if err != nil {
 			a.failAfterFlush(ctx, err)
 			return nil

@@ -185,7 +185,8 @@ func appendFrame(dst []byte, m *Frame) ([]byte, error) {
 	if m.Seq == 0 {
 		return dst, fmt.Errorf("seq is 0: seqs start at 1")
 	}
-	p := planSamples(m.Samples)
+	var sc planScratch
+	p := planSamples(m.Samples, &sc)
 	n := uint64(4)
 	if len(p.series) > 0 {
 		n++
@@ -227,7 +228,7 @@ func appendResult(dst []byte, m *Result) ([]byte, error) {
 	return dst, nil
 }
 
-func decodeAgent(b []byte, lim *Limits) ([]Message, error) {
+func decodeAgent(b []byte, lim *Limits, ids *internTable) ([]Message, error) {
 	l := lim.withDefaults(DefaultAgentMessageBytes)
 	if len(b) > l.MaxMessageBytes {
 		return nil, errf(ErrTooLarge, "message of %d bytes: limit %d", len(b), l.MaxMessageBytes)
@@ -235,7 +236,7 @@ func decodeAgent(b []byte, lim *Limits) ([]Message, error) {
 	if len(b) == 0 {
 		return nil, errf(ErrUndecodable, "empty message")
 	}
-	r := reader{b: b, lim: l}
+	r := reader{b: b, lim: l, ids: ids}
 	var msgs []Message
 	for i := 0; !r.atEnd(); i++ {
 		m, err := r.agentMessage()

@@ -5,7 +5,9 @@ import (
 	"cmp"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -426,6 +428,46 @@ func TestFrameOrderRandom(t *testing.T) {
 		})
 		if got := ms[0].(*frame.Frame).Samples; !deepEqual(got, want) {
 			t.Fatalf("frame %d:\ngot  %v\nwant %v", i, got, want)
+		}
+	}
+}
+
+// TestAgentDecoder: a decoder kept across messages decodes each like
+// DecodeAgent, also past the size of its sensor id table.
+func TestAgentDecoder(t *testing.T) {
+	d := frame.NewAgentDecoder(nil)
+	var inputs [][]byte
+	for _, m := range agentMessages() {
+		b, err := frame.AppendAgent(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, b)
+	}
+	for k := range 3 {
+		f := &frame.Frame{Seq: uint64(k + 1), T0: 1}
+		for i := range 1500 {
+			f.Samples = append(f.Samples, frame.Sample{Sensor: fmt.Sprintf("k%d-s%d", k, i), DT: uint64(i), Value: frame.Int(int64(i))})
+		}
+		b, err := frame.AppendAgent(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, b)
+	}
+	for round := range 2 {
+		for i, b := range inputs {
+			want, err := frame.DecodeAgent(b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.Decode(b)
+			if err != nil {
+				t.Fatalf("round %d, message %d: %v", round, i, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("round %d, message %d: %#v, want %#v", round, i, got, want)
+			}
 		}
 	}
 }

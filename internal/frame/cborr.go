@@ -18,6 +18,7 @@ type reader struct {
 	off   int
 	depth int
 	lim   Limits
+	ids   *internTable // sensor ids kept across messages (AgentDecoder); nil: per message
 }
 
 func (r *reader) atEnd() bool { return r.off >= len(r.b) }
@@ -352,11 +353,16 @@ func (r *reader) readKey(seen *keySet) (uint64, error) {
 	return k, nil
 }
 
-// internTable makes one string per distinct sensor id of a message.
+// internTable makes one string per distinct sensor id of a message, or of
+// the messages of one AgentDecoder.
 type internTable struct {
 	few  []string
 	many map[string]string
 }
+
+// maxInterned bounds an AgentDecoder's table: a peer that names ever new
+// sensors makes it start over instead of grow.
+const maxInterned = 1024
 
 func (t *internTable) get(b []byte) string {
 	for _, s := range t.few {
@@ -374,7 +380,7 @@ func (t *internTable) get(b []byte) string {
 		t.few = append(t.few, s)
 		return s
 	}
-	if t.many == nil {
+	if t.many == nil || len(t.many) >= maxInterned {
 		t.many = make(map[string]string)
 	}
 	t.many[s] = s

@@ -19,7 +19,23 @@ func AppendAgent(dst []byte, m Message) ([]byte, error) { return appendAgent(dst
 // the sensor's resolution from HELLO with Value.WithResolution. On error no
 // message is returned; the error wraps ErrUndecodable, ErrInvalid or
 // ErrTooLarge and names the kind and key.
-func DecodeAgent(b []byte, lim *Limits) ([]Message, error) { return decodeAgent(b, lim) }
+func DecodeAgent(b []byte, lim *Limits) ([]Message, error) { return decodeAgent(b, lim, nil) }
+
+// An AgentDecoder decodes the messages of one agent link like DecodeAgent,
+// and keeps the sensor ids it has seen (up to 16 plus 1024, then it starts
+// over), so that frames naming the same sensors share their strings
+// instead of allocating them for every message. It is not safe for
+// concurrent use.
+type AgentDecoder struct {
+	lim *Limits
+	ids internTable
+}
+
+// NewAgentDecoder returns a decoder with the limits lim (nil: the defaults).
+func NewAgentDecoder(lim *Limits) *AgentDecoder { return &AgentDecoder{lim: lim} }
+
+// Decode is DecodeAgent with the decoder's limits and sensor ids.
+func (d *AgentDecoder) Decode(b []byte) ([]Message, error) { return decodeAgent(b, d.lim, &d.ids) }
 
 // DecodeClient decodes and validates one client → hub dashboard message
 // (PROTOCOL.md, "Client → hub"): required fields per op, channels, device

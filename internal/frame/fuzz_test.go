@@ -88,6 +88,14 @@ func FuzzDecodeAgent(f *testing.F) {
 		if !deepEqual(ms, again) {
 			t.Fatalf("round trip changed the messages:\n%#v\n%#v", ms, again)
 		}
+		// A link's decoder, which keeps sensor ids across messages, reads
+		// the same messages, the second time too.
+		d := frame.NewAgentDecoder(nil)
+		for range 2 {
+			if dm, err := d.Decode(b); err != nil || !deepEqual(ms, dm) {
+				t.Fatalf("AgentDecoder: %v\n%#v\n%#v", err, ms, dm)
+			}
+		}
 	})
 }
 

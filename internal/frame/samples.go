@@ -38,17 +38,33 @@ type sampleGroup struct {
 	series     bool
 }
 
-func planSamples(s []Sample) samplePlan {
+// planScratch is memory for planSamples that a caller keeps on its stack:
+// a frame of up to 128 samples of up to 16 sensors needs no allocation.
+type planScratch struct {
+	gid    [128]int32
+	groups [16]sampleGroup
+	ints   [2*128 + 16]int
+}
+
+// planSamples plans s, in sc's memory when it fits; the plan refers to sc.
+func planSamples(s []Sample, sc *planScratch) samplePlan {
 	var p samplePlan
 	if len(s) < 2 {
-		p.rest = make([]int, len(s))
+		p.rest = sc.ints[:0]
+		if len(s) > len(sc.ints) {
+			p.rest = make([]int, 0, len(s))
+		}
 		for i := range s {
-			p.rest[i] = i
+			p.rest = append(p.rest, i)
 		}
 		return p
 	}
-	gid := make([]int32, len(s))
-	groups := make([]sampleGroup, 0, min(len(s), 16))
+	gid := sc.gid[:0]
+	if len(s) > len(sc.gid) {
+		gid = make([]int32, 0, len(s))
+	}
+	gid = gid[:len(s)]
+	groups := sc.groups[:0]
 	var index map[string]int
 	for i := range s {
 		g := -1
@@ -87,8 +103,14 @@ func planSamples(s []Sample) samplePlan {
 		groups[j].pos = pos
 		pos += groups[j].count
 	}
-	// One allocation for order, rest and fill.
-	ints := make([]int, 2*len(s)+len(groups))
+	// One piece of memory for order, rest and fill.
+	var ints []int
+	if n := 2*len(s) + len(groups); n <= len(sc.ints) {
+		ints = sc.ints[:n]
+		clear(ints)
+	} else {
+		ints = make([]int, n)
+	}
 	p.order = ints[:len(s):len(s)]
 	p.rest = ints[len(s) : len(s) : 2*len(s)]
 	fill := ints[2*len(s):]
@@ -177,6 +199,15 @@ type sampleDecoder struct {
 	intern      internTable
 }
 
+// table is where sensor ids are interned: the reader's, kept across
+// messages, or this message's own.
+func (d *sampleDecoder) table(r *reader) *internTable {
+	if r.ids != nil {
+		return r.ids
+	}
+	return &d.intern
+}
+
 // countSeriesValues returns how many values the series array at r holds,
 // or -1 if it is not shaped as series (the decoder then reports why).
 func countSeriesValues(r *reader) int {
@@ -258,7 +289,7 @@ func (d *sampleDecoder) readSample(r *reader) error {
 		return within(err, "value")
 	}
 	r.leave()
-	d.samples = append(d.samples, Sample{Sensor: d.intern.get(id), DT: dt, Value: v})
+	d.samples = append(d.samples, Sample{Sensor: d.table(r).get(id), DT: dt, Value: v})
 	return nil
 }
 
@@ -300,7 +331,7 @@ func (d *sampleDecoder) readOneSeries(r *reader) error {
 	if err != nil {
 		return within(err, "sensor")
 	}
-	id := d.intern.get(idb)
+	id := d.table(r).get(idb)
 	dt0, err := r.readUint()
 	if err != nil {
 		return within(err, "dt0")

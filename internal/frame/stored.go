@@ -28,8 +28,10 @@ func appendStored(dst []byte, s *Stored) ([]byte, error) {
 	if !ValidDeviceID(s.Device) {
 		return dst, fmt.Errorf("frame: encode stored: device id %q does not match [A-Za-z0-9._-]{1,64}", s.Device)
 	}
-	resVal := sensorResolutions(s.Samples)
-	p := planSamples(s.Samples)
+	var resBuf [16]sensorRes
+	resVal := sensorResolutions(resBuf[:0], s.Samples)
+	var sc planScratch
+	p := planSamples(s.Samples, &sc)
 	n := uint64(5)
 	if len(resVal) > 0 {
 		n++
@@ -66,12 +68,11 @@ type sensorRes struct {
 	res    float64
 }
 
-// sensorResolutions returns the resolution of each sensor that has a float
-// sample with one (the first such sample wins), in CBOR key order. A frame
-// has a few sensors: they are found by a linear search, with a map only
-// past 16 of them.
-func sensorResolutions(s []Sample) []sensorRes {
-	var out []sensorRes
+// sensorResolutions appends to out the resolution of each sensor that has
+// a float sample with one (the first such sample wins), in CBOR key order.
+// A frame has a few sensors: they are found by a linear search, with a map
+// only past 16 of them.
+func sensorResolutions(out []sensorRes, s []Sample) []sensorRes {
 	var index map[string]struct{}
 	for i := range s {
 		v := s[i].Value

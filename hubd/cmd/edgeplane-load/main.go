@@ -53,6 +53,7 @@ func run() error {
 	jsonOut := flag.String("json", "", "also write the result as JSON to this file (- for stdout, after the table)")
 	logLevel := flag.String("log-level", "warn", "log level of the tool and the in-process hub")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (tool and in-process hub) to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run (tool and in-process hub) to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -80,6 +81,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	if err := res.WriteTable(os.Stdout); err != nil {
 		return err
 	}
@@ -103,4 +109,21 @@ func run() error {
 		}
 	}
 	return res.Check()
+}
+
+// writeHeapProfile writes the allocations since the start (pprof's
+// alloc_space and alloc_objects views) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	return nil
 }
