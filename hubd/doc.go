@@ -4,9 +4,12 @@
 // It implements the hub side of docs/PROTOCOL.md:
 //
 //   - "Agent link" (GET /v1/agent, subprotocol edgeplane.agent.v1): HELLO,
-//     WELCOME with acked_seq, FRAME stored through backplane.Broker.Publish
-//     with dedup by (device, spool id, seq), cumulative ACK only after the
-//     backplane answered, COMMAND and RESULT. See agent_conn.go.
+//     WELCOME with acked_seq, FRAMEs stored in order through
+//     backplane.Broker.PublishBatch (the link's reader goes on reading while
+//     its publisher stores all the frames that wait, up to 64 in one call)
+//     with dedup by (device, spool id, seq), one cumulative ACK per call
+//     and only after the backplane answered, COMMAND and RESULT. See
+//     agent_conn.go.
 //   - "Dashboard link" (GET /v1/ws, edgeplane.v1.json or edgeplane.v1.cbor):
 //     auth, sub (live, history, since, sensors, max_rate), unsub, devices,
 //     cmd, ping, and the presence channel. See session.go and subscribe.go.
