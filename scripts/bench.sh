@@ -125,6 +125,47 @@ load fanout-1000-r1000 $FAN -rate 1000 -window 256 -clients 1000
 section "ingest: $AGENTS agents, in-process hub, memory backplane"
 load ingest-memory -inprocess -agents "$AGENTS" -window 16 -clients 0
 
+# hub_process_ingest: the Redis ingest again, with the hub as its own
+# edgeplane-hubd process, so that the hub's CPU is measured apart from the
+# load tool's (utime+stime from /proc over the run): frames/s per hub core.
+hub_process_ingest() {
+	section "ingest: $AGENTS agents into an edgeplane-hubd process, Redis backplane"
+	$GO build -o "$OUT/edgeplane-hubd" ./hubd/cmd/edgeplane-hubd
+	local hport
+	hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((40000 + RANDOM % 20000)))
+	cat >"$OUT/hubd-bench.hcl" <<-EOF
+		listen          = "127.0.0.1:$hport"
+		hub_id          = "bench"
+		region          = "bench"
+		allow_anonymous = true
+		log_level       = "warn"
+		backplane {
+		  type = "redis"
+		  redis {
+		    addrs = ["127.0.0.1:$PORT"]
+		  }
+		}
+	EOF
+	"$OUT/edgeplane-hubd" -config "$OUT/hubd-bench.hcl" >"$OUT/hubd-bench.log" 2>&1 &
+	local hpid=$!
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$hport") 2>/dev/null && break
+		sleep 0.1
+	done
+	ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	local h0 t0 h1 t1
+	h0=$(ticks "$hpid")
+	t0=$(date +%s.%N)
+	load ingest-redis-process -url "http://127.0.0.1:$hport" -agents "$AGENTS" -window 16 -clients 0
+	h1=$(ticks "$hpid")
+	t1=$(date +%s.%N)
+	kill "$hpid" 2>/dev/null || true
+	wait "$hpid" 2>/dev/null || true
+	awk -v h="$((h1 - h0))" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" \
+		'BEGIN { printf "%.3f\n", h / hz / (t1 - t0) }' >"$OUT/hub-process-cores.txt"
+	echo "edgeplane-hubd CPU over the run (connect, send, drain): $(cat "$OUT/hub-process-cores.txt") cores"
+}
+
 # --------------------------------------------------------------------- Redis
 section "redis"
 if ! have redis-server || ! have redis-benchmark || ! have redis-cli; then
@@ -176,6 +217,8 @@ else
 	if [[ -d internal/backplane/redis ]] && $GO build ./internal/backplane/redis 2>/dev/null; then
 		section "ingest: $AGENTS agents, in-process hub, Redis backplane on 127.0.0.1:$PORT"
 		load ingest-redis -inprocess -redis "127.0.0.1:$PORT" -agents "$AGENTS" -window 16 -clients 0
+		load ingest-redis-b16 -inprocess -redis "127.0.0.1:$PORT" -agents "$AGENTS" -window 16 -clients 0 -batch 16
+		hub_process_ingest
 		section "cross-hub fan-out through Redis: one agent on hub A, N dashboards on hub B"
 		load xhub-100 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -window 64 -clients 100
 		load xhub-1000 -inprocess -redis "127.0.0.1:$PORT" -crosshub -history 100000 -agents 1 -samples 1 -window 64 -clients 1000
@@ -190,7 +233,7 @@ fi
 section "summary (this run)"
 f() { [[ -f $OUT/$1.json ]] && jqn "$OUT/$1.json" "$2" || echo "-"; }
 printf '%-22s %14s %16s %10s %10s %8s %6s %6s %6s\n' run frames/s deliveries/s e2e-p50ms e2e-p99ms cores load gaps dups
-for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor fanout-100-r1000 fanout-1000-r1000 ingest-memory ingest-redis xhub-100 xhub-1000 xhub-1000-r1000; do
+for run in fanout-1 fanout-100 fanout-1000 fanout-1000-cbor fanout-100-r1000 fanout-1000-r1000 ingest-memory ingest-redis ingest-redis-b16 ingest-redis-process xhub-100 xhub-1000 xhub-1000-r1000; do
 	[[ -f $OUT/$run.json ]] || continue
 	printf '%-22s %14.0f %16.0f %10s %10s %8s %6s %6s %6s\n' "$run" \
 		"$(f "$run" .frames_per_second)" "$(f "$run" .deliveries_per_second)" \
@@ -209,6 +252,12 @@ if [[ -f $OUT/redis-evalsha-1.txt && -f $OUT/ingest-redis.json ]]; then
 	echo "hub ingest into Redis:                        ${ingest%.*} frames/s = $(ratio "$ingest" "${evalsha:-0}") x EVALSHA(1) = $(ratio "$ingest" "${evalsha16:-0}") x EVALSHA(16)"
 	echo "hub ingest, memory backplane:                 ${mem%.*} frames/s; Redis/memory = $(ratio "$ingest" "$mem")"
 	echo "redis-server CPU during the Redis ingest:     $(f ingest-redis '.redis_cpu_cores*100|round/100') cores"
+	echo "hub ingest into Redis, 16 frames a message:   $(f ingest-redis-b16 .frames_per_second | cut -d. -f1) frames/s"
+	if [[ -f $OUT/hub-process-cores.txt ]]; then
+		pf=$(f ingest-redis-process .frames_per_second)
+		pc=$(cat "$OUT/hub-process-cores.txt")
+		echo "edgeplane-hubd process:                       ${pf%.*} frames/s on $pc cores = $(ratio "$pf" "$pc") frames/s per hub core"
+	fi
 	echo "target: 100000 frames/s from one hub into one Redis"
 fi
 if [[ -f $OUT/redis-publish.txt && -f $OUT/xhub-1000.json ]]; then
