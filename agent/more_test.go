@@ -2,8 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -14,11 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/edgeplane/edgeplane/agent"
 	"github.com/edgeplane/edgeplane/internal/frame"
-	"github.com/edgeplane/edgeplane/internal/tlsutil"
+	"github.com/edgeplane/edgeplane/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -128,6 +125,29 @@ sensor "sim.sine" "t" { period = "10ms" }
 	}
 }
 
+// runReadyAgent runs an agent of cfg against h until the end of the test,
+// welcomes its link and returns once the agent is Ready.
+func runReadyAgent(t *testing.T, h *testHub, cfg *agent.Config, reg *prometheus.Registry) (*agent.Agent, *hubConn) {
+	t.Helper()
+	ready := make(chan struct{})
+	a, err := agent.New(cfg, &agent.Options{Logger: testLogger(t), Registerer: reg, HTTPClient: &http.Client{}, Ready: func() { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		h.closeAll()
+		cancel()
+		<-done
+	})
+	c := h.accept()
+	c.send(&frame.Welcome{HubID: "hub-a", Region: "eu"})
+	<-ready
+	return a, c
+}
+
 func TestMetricsEndpoint(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -141,23 +161,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
-	a, err := agent.New(cfg, &agent.Options{Logger: testLogger(t), Registerer: reg, HTTPClient: &http.Client{}, Ready: func() { close(ready) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		h.closeAll()
-		cancel()
-		<-done
-	}()
-	c := h.accept()
-	c.send(&frame.Welcome{HubID: "hub-a", Region: "eu"})
+	_, c := runReadyAgent(t, h, cfg, reg) // the port is bound before Ready
 	readFrames(t, c, 1, 3)
-	<-ready // the port is bound before Ready
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + path)
@@ -185,23 +190,7 @@ func TestMetricsEndpoint(t *testing.T) {
 func TestMetricsOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair := func() *x509.CertPool {
-		t.Helper()
-		certPEM, keyPEM, err := tlsutil.SelfSigned("127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(certPEM)
-		return pool
-	}
-	oldCA := writePair()
+	oldCA := testenv.WriteCertPair(t, certFile, keyFile)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -220,60 +209,6 @@ func TestMetricsOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
-	a, err := agent.New(cfg, &agent.Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry(), HTTPClient: &http.Client{}, Ready: func() { close(ready) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		h.closeAll()
-		cancel()
-		<-done
-	}()
-	c := h.accept()
-	c.send(&frame.Welcome{HubID: "hub-a", Region: "eu"})
-	<-ready
-
-	get := func(scheme string, pool *x509.CertPool) (int, error) {
-		t.Helper()
-		cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true,
-		}}
-		resp, err := cl.Get(scheme + "://" + addr + "/healthz")
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	if code, err := get("https", oldCA); err != nil || code != 200 {
-		t.Fatalf("https /healthz: %d, %v", code, err)
-	}
-	if code, err := get("http", nil); err == nil && code == 200 {
-		t.Fatal("plain HTTP served beside TLS")
-	}
-
-	newCA := writePair()
-	if err := a.ReloadTLS(); err != nil {
-		t.Fatal(err)
-	}
-	if code, err := get("https", newCA); err != nil || code != 200 {
-		t.Fatalf("after the reload, trusting the new CA: %d, %v", code, err)
-	}
-	if _, err := get("https", oldCA); err == nil {
-		t.Fatal("after the reload, the old certificate is still served")
-	}
-	// A broken pair keeps the new one in service.
-	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.ReloadTLS(); err == nil {
-		t.Fatal("ReloadTLS of a broken pair returned nil")
-	}
-	if code, err := get("https", newCA); err != nil || code != 200 {
-		t.Fatalf("after a failed reload: %d, %v", code, err)
-	}
+	a, _ := runReadyAgent(t, h, cfg, prometheus.NewRegistry())
+	testenv.CheckTLSReload(t, addr, "/healthz", certFile, keyFile, oldCA, a.ReloadTLS)
 }

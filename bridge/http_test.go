@@ -2,23 +2,18 @@ package bridge_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/edgeplane/edgeplane/bridge"
 	"github.com/edgeplane/edgeplane/internal/testenv"
-	"github.com/edgeplane/edgeplane/internal/tlsutil"
 )
 
 // TestHTTP: /healthz answers while the bridge runs, /readyz once it is
@@ -121,23 +116,7 @@ export "x" {}
 func TestHTTPOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair := func() *x509.CertPool {
-		t.Helper()
-		certPEM, keyPEM, err := tlsutil.SelfSigned("127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(certPEM)
-		return pool
-	}
-	oldCA := writePair()
+	oldCA := testenv.WriteCertPair(t, certFile, keyFile)
 	src := fmt.Sprintf(`
 region = "eu"
 listen = "127.0.0.1:0"
@@ -176,41 +155,5 @@ export "x" {}
 	}()
 	eventually(t, "HTTP listener", func() bool { return b.Addr() != "" })
 
-	get := func(scheme string, pool *x509.CertPool) (int, error) {
-		t.Helper()
-		cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true,
-		}}
-		resp, err := cl.Get(scheme + "://" + b.Addr() + "/healthz")
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	if code, err := get("https", oldCA); err != nil || code != 200 {
-		t.Fatalf("https /healthz: %d, %v", code, err)
-	}
-	if code, err := get("http", nil); err == nil && code == 200 {
-		t.Fatal("plain HTTP served beside TLS")
-	}
-	newCA := writePair()
-	if err := b.ReloadTLS(); err != nil {
-		t.Fatal(err)
-	}
-	if code, err := get("https", newCA); err != nil || code != 200 {
-		t.Fatalf("after the reload, trusting the new CA: %d, %v", code, err)
-	}
-	if _, err := get("https", oldCA); err == nil {
-		t.Fatal("after the reload, the old certificate is still served")
-	}
-	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.ReloadTLS(); err == nil {
-		t.Fatal("ReloadTLS of a broken pair returned nil")
-	}
-	if code, err := get("https", newCA); err != nil || code != 200 {
-		t.Fatalf("after a failed reload: %d, %v", code, err)
-	}
+	testenv.CheckTLSReload(t, b.Addr(), "/healthz", certFile, keyFile, oldCA, b.ReloadTLS)
 }
