@@ -232,6 +232,9 @@ func (a *agentConn) readLoop(ctx context.Context, g *errgroup.Group) error {
 			default:
 				err = errorf(400, "unexpected message kind %d from an agent", m.Kind())
 			}
+			if errors.Is(err, errPublisherEnded) {
+				return nil
+			}
 			if err != nil {
 				a.failAfterFlush(ctx, err)
 				return nil
@@ -439,12 +442,17 @@ func (a *agentConn) onFrame(ctx context.Context, f *frame.Frame) error {
 	select {
 	case a.out <- outFrame{seq: f.Seq, data: data}:
 		return nil
-	case <-a.pubDone: // the publisher failed and ended the link
-		return ctx.Err()
+	case <-a.pubDone:
+		return errPublisherEnded
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
+
+// errPublisherEnded is onFrame's error when the publisher has stopped: it
+// failed and ended the link itself, so the reader just stops (the frame is
+// not ACKed; the agent sends it again).
+var errPublisherEnded = errors.New("hubd: agent link publisher ended")
 
 // publishLoop stores the frames the reader hands over, in order: all that
 // are waiting (up to publishBatch) in one PublishBatch call. After each
