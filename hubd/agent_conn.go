@@ -47,7 +47,9 @@ type agentConn struct {
 	ch    string
 	res   map[string]float64 // sensor id → resolution
 
-	acked   atomic.Uint64 // what the next ACK says; written by the reader
+	acked   atomic.Uint64 // what the next ACK says; written by the publisher
+	ackMu   sync.Mutex    // serializes ACK writes (flushAck)
+	ackSent uint64        // guarded by ackMu: the highest ACK written
 	lim     frameLimiter  // reader-owned (security.go)
 	ackWake chan struct{} // capacity 1: acked moved
 	helloed atomic.Bool   // HELLO was accepted (read by the HELLO deadline, security.go)
@@ -253,9 +255,7 @@ func (a *agentConn) failAfterFlush(ctx context.Context, err error) {
 	case <-ctx.Done():
 		return
 	}
-	if seq := a.acked.Load(); seq > 0 {
-		_ = a.writeAck(ctx, seq)
-	}
+	_ = a.flushAck(ctx)
 	a.fail(ctx, err)
 }
 
@@ -267,11 +267,10 @@ func (a *agentConn) closeOut() {
 	}
 }
 
-// ackLoop writes the newest cumulative ACK whenever the reader stored
-// frames. The reader does not wait for it: while one ACK is being written,
-// the frames stored meanwhile are covered by the next one.
+// ackLoop writes the newest cumulative ACK whenever the publisher stored
+// frames. The publisher does not wait for it: while one ACK is being
+// written, the frames stored meanwhile are covered by the next one.
 func (a *agentConn) ackLoop(ctx context.Context) error {
-	var sent uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -280,14 +279,32 @@ func (a *agentConn) ackLoop(ctx context.Context) error {
 			return nil
 		case <-a.ackWake:
 		}
-		if seq := a.acked.Load(); seq > sent {
-			if err := a.writeAck(ctx, seq); err != nil {
-				a.end(websocket.StatusInternalError, "write failed")
-				return nil
-			}
-			sent = seq
+		if err := a.flushAck(ctx); err != nil {
+			a.end(websocket.StatusInternalError, "write failed")
+			return nil
 		}
 	}
+}
+
+// flushAck writes an ACK of acked unless one as high was written. ACK
+// writes are serialized, so that the last one written is the highest: a
+// link that ends with an ERROR flushes first, and no ACK follows the ERROR.
+func (a *agentConn) flushAck(ctx context.Context) error {
+	a.ackMu.Lock()
+	defer a.ackMu.Unlock()
+	seq := a.acked.Load()
+	if seq <= a.ackSent {
+		return nil
+	}
+	b, err := frame.AppendAgent(nil, &frame.Ack{Seq: seq})
+	if err != nil {
+		return fmt.Errorf("hubd: encode ack: %w", err)
+	}
+	if err := a.write(ctx, b); err != nil {
+		return err
+	}
+	a.ackSent = seq
+	return nil
 }
 
 // keepReadBuffer is the largest read buffer a link keeps between
@@ -315,14 +332,6 @@ func (a *agentConn) readMessage(ctx context.Context) ([]byte, error) {
 		return nil, errorf(413, "message over the limit of %d bytes", limit)
 	}
 	return a.rbuf.Bytes(), nil
-}
-
-func (a *agentConn) writeAck(ctx context.Context, seq uint64) error {
-	b, err := frame.AppendAgent(nil, &frame.Ack{Seq: seq})
-	if err != nil {
-		return fmt.Errorf("hubd: encode ack: %w", err)
-	}
-	return a.write(ctx, b)
 }
 
 // onHello registers the device, answers WELCOME and marks it online.
@@ -513,9 +522,7 @@ func (a *agentConn) publishLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if len(res) > 0 {
-				_ = a.writeAck(ctx, a.lastSeq)
-			}
+			_ = a.flushAck(ctx)
 			a.fail(ctx, errorf(503, "frame %d not stored: %v", batch[len(res)].seq, err))
 			return
 		}
