@@ -431,18 +431,18 @@ func (a *agentConn) onFrame(ctx context.Context, f *frame.Frame) error {
 		a.srv.m.seqSkipped.Add(float64(f.Seq - a.seen - 1))
 	}
 	a.seen = max(a.seen, f.Seq)
+	// The decoded frame is the link's own: its samples are rounded in place.
+	for i, s := range f.Samples {
+		if res := a.res[s.Sensor]; res > 0 {
+			f.Samples[i].Value = s.Value.WithResolution(res)
+		}
+	}
 	st := frame.Stored{
 		Device:  a.hello.DeviceID,
 		SpoolID: a.hello.SpoolID,
 		Seq:     f.Seq,
 		T0:      f.T0,
-		Samples: make([]frame.Sample, len(f.Samples)),
-	}
-	for i, s := range f.Samples {
-		if res := a.res[s.Sensor]; res > 0 {
-			s.Value = s.Value.WithResolution(res)
-		}
-		st.Samples[i] = s
+		Samples: f.Samples,
 	}
 	data, err := frame.AppendStored(nil, &st)
 	if err != nil {
