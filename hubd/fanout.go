@@ -104,6 +104,12 @@ type subscription struct {
 	buf       []bufItem
 	maxBuf    int  // bound of buf: the session's send queue bound in messages
 	overflow  bool // buf hit maxBuf: the session is closed as a slow consumer
+	// seen is the position History read: frames of its epoch at or below
+	// it were replayed or come before what was asked. The backplane may
+	// deliver some of them to the hub only after the subscription went
+	// live (a pub/sub connection lags behind the stream), so they are
+	// dropped then too, not only while buffering.
+	seen backplane.Position
 }
 
 // bufItem is a delivery held while its subscription reads history.
@@ -318,6 +324,9 @@ func (s *stream) emitLocked(epoch string, df *frame.DashFrame) {
 // deliverLocked queues it to the session, or buffers it while the
 // subscription recovers. It reports whether a frame was queued.
 func (sub *subscription) deliverLocked(it bufItem) bool {
+	if !it.reset && it.epoch == sub.seen.Epoch && it.off <= sub.seen.Offset {
+		return false
+	}
 	if sub.buffering {
 		if len(sub.buf) >= sub.maxBuf {
 			sub.overflow = true

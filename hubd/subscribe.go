@@ -27,8 +27,10 @@ const maxHistory = 100_000
 //     deliveries newer than the history's top, and switch to live.
 //
 // A publication is either at or below the top History saw (so it is in
-// the replay and its buffered copy is dropped) or above it, which means it
-// was stored after step 1 and is in the buffer.
+// the replay, and a copy delivered to the hub while buffering or later is
+// dropped: the backplane may tell the hub of a stored publication after
+// History returned it) or above it, which means it was stored after step 1
+// and is buffered or delivered live.
 func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 	if m.Ch == frame.ChannelPresence {
 		if !s.ident.canRead(m.Ch) {
@@ -116,6 +118,7 @@ func (s *session) subscribe(ctx context.Context, m *frame.ClientMessage) error {
 	}
 	sub.buf = nil
 	sub.buffering = false
+	sub.seen = hr.Position
 	return nil
 }
 
