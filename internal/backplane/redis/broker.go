@@ -47,7 +47,7 @@ const (
 	DefaultHistorySize    = 1000
 	DefaultHistoryTTL     = 24 * time.Hour
 	DefaultPublishBatch   = 512
-	DefaultPublishLanes   = 1
+	DefaultPublishLanes   = 4
 	DefaultRegion         = "default"
 	DefaultPresenceSweep  = time.Second
 	DefaultHealthInterval = 5 * time.Second
@@ -91,8 +91,11 @@ type Options struct {
 	HubID string
 	// PublishLanes is how many pipelines per server may be in flight at
 	// once (each channel always uses the same one, keeping its order).
-	// More lanes make smaller batches; on a machine where Redis is the
-	// bottleneck that costs more Redis time per publication (see
+	// One lane caps a hub at one pipeline of PublishBatch publications per
+	// round trip: about 75 k frames/s in BENCHMARKS.md, against 90–120 k
+	// with 4 (hubd's agent links hand over whole batches, so the lanes'
+	// pipelines stay full). More lanes make smaller batches when callers
+	// publish one at a time, which costs Redis time per publication (see
 	// BenchmarkPublish). Default DefaultPublishLanes.
 	PublishLanes int
 	// Region names the presence keys shared by the hubs of a region.
