@@ -216,6 +216,18 @@ func (b *Bridge) importCBOR(ctx retryCtx, spec *importSpec, origin string, paylo
 		b.m.dropped[dropBadPayload].Inc()
 		// The items before the malformed one are still imported.
 	}
+	// Consecutive frames of one device are stored with one PublishBatch
+	// (an export sends a channel's frames together).
+	var run []backplane.Message
+	runDevice := ""
+	flush := func() bool {
+		if len(run) == 0 {
+			return true
+		}
+		ok := b.storeBatch(ctx, runDevice, run)
+		run = run[:0]
+		return ok
+	}
 	for _, raw := range items {
 		st, err := frame.DecodeStored(raw)
 		if err != nil {
@@ -230,14 +242,19 @@ func (b *Bridge) importCBOR(ctx retryCtx, spec *importSpec, origin string, paylo
 		for _, s := range st.Samples {
 			sensors = append(sensors, frame.SensorInfo{ID: s.Sensor})
 		}
+		if st.Device != runDevice {
+			if !flush() {
+				return false
+			}
+			runDevice = st.Device
+		}
+		// Before the device's frames are stored, as store requires.
 		if _, err := b.announce(ctx, spec, st.Device, origin, sensors); err != nil {
 			return false
 		}
-		if !b.store(ctx, st.Device, raw, st.SpoolID, st.Seq) {
-			return false
-		}
+		run = append(run, backplane.Message{Data: raw, Opts: backplane.PublishOptions{SpoolID: st.SpoolID, Seq: st.Seq}})
 	}
-	return true
+	return flush()
 }
 
 // splitCBOR splits an RFC 8742 CBOR sequence into its items. On a
@@ -262,18 +279,27 @@ func splitCBOR(b []byte) ([][]byte, error) {
 	}
 }
 
-// store publishes one frame on dev/<device>, retrying while the backplane
-// is unavailable; false when ctx ended first.
+// store publishes one frame on dev/<device> (see storeBatch).
 func (b *Bridge) store(ctx retryCtx, device string, data []byte, spoolID string, seq uint64) bool {
+	return b.storeBatch(ctx, device, []backplane.Message{{Data: data, Opts: backplane.PublishOptions{SpoolID: spoolID, Seq: seq}}})
+}
+
+// storeBatch publishes frames of one device on dev/<device>, in order,
+// retrying what is not stored while the backplane is unavailable; false
+// when ctx ended first.
+func (b *Bridge) storeBatch(ctx retryCtx, device string, msgs []backplane.Message) bool {
 	ch := frame.DeviceChannel(device)
 	for attempt := 0; ; attempt++ {
-		res, err := b.bp.Publish(ctx, ch, data, backplane.PublishOptions{SpoolID: spoolID, Seq: seq})
-		if err == nil {
-			if res.Duplicate {
+		res, err := b.bp.PublishBatch(ctx, ch, msgs)
+		for _, r := range res {
+			if r.Duplicate {
 				b.m.dropped[dropDuplicate].Inc()
 			} else {
 				b.m.frames.Inc()
 			}
+		}
+		msgs = msgs[len(res):]
+		if err == nil {
 			return true
 		}
 		if ctx.Err() != nil {
