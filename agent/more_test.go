@@ -66,12 +66,7 @@ func TestSpoolKeepsFramesAcrossRestarts(t *testing.T) {
 
 func TestHubFailover(t *testing.T) {
 	// The first URL refuses connections; the agent moves on to the second.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "ws://" + ln.Addr().String() + "/v1/agent"
-	ln.Close()
+	dead := "ws://" + freeAddr(t) + "/v1/agent"
 	h := newTestHub(t)
 	src := strings.Replace(uplinkAgent, `url = "HUB"`, `urls = ["`+dead+`", "HUB"]`, 1)
 	startAgent(t, h, src)
@@ -149,12 +144,7 @@ func runReadyAgent(t *testing.T, h *testHub, cfg *agent.Config, reg *prometheus.
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	h := newTestHub(t)
 	reg := prometheus.NewRegistry()
 	cfg, err := agent.ParseConfig("m.hcl", []byte(strings.ReplaceAll(uplinkAgent, "HUB", h.url())+`metrics { listen = "`+addr+`" }`))
@@ -191,12 +181,7 @@ func TestMetricsOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	oldCA := testenv.WriteCertPair(t, certFile, keyFile)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 
 	h := newTestHub(t)
 	src := strings.ReplaceAll(uplinkAgent, "HUB", h.url()) +
@@ -211,4 +196,16 @@ func TestMetricsOverTLS(t *testing.T) {
 	}
 	a, _ := runReadyAgent(t, h, cfg, prometheus.NewRegistry())
 	testenv.CheckTLSReload(t, addr, "/healthz", certFile, keyFile, oldCA, a.ReloadTLS)
+}
+
+// freeAddr returns a 127.0.0.1 address that nothing listens on (it was
+// free a moment ago).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,7 +20,7 @@ import (
 	"github.com/edgeplane/edgeplane/hubd"
 	"github.com/edgeplane/edgeplane/internal/auth"
 	"github.com/edgeplane/edgeplane/internal/frame"
-	"github.com/edgeplane/edgeplane/internal/tlsutil"
+	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
 // TestOrigin: a browser page of another origin cannot open a dashboard
@@ -184,27 +183,17 @@ func TestIdleTimeout(t *testing.T) {
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair := func() []byte {
-		c, k, err := tlsutil.SelfSigned("127.0.0.1", "localhost")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(certFile, c, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(keyFile, k, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return c
+	pool := testenv.WriteCertPair(t, certFile, keyFile)
+	// The agent trusts a copy: the reload below overwrites certFile.
+	ca1, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ca1 := writePair()
 	caFile := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(caFile, ca1, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h := startTokenHub(t, func(c *hubd.Config) { c.TLS = &hubd.TLSConfig{CertFile: certFile, KeyFile: keyFile} })
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca1)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer hc.CloseIdleConnections()
 
@@ -266,7 +255,7 @@ sensor "sim.sine" "t" { period = "10ms" }
 		return c.ConnectionState().PeerCertificates[0].SerialNumber.String()
 	}
 	before := serial()
-	writePair()
+	testenv.WriteCertPair(t, certFile, keyFile)
 	if err := h.srv.ReloadTLS(); err != nil {
 		t.Fatal(err)
 	}
