@@ -6,15 +6,19 @@
 # exit or Ctrl-C.
 
 pids=()
-taken=" 6379 1883 "  # system Redis and Mosquitto may hold these
+# Ports handed out, kept in a file: free_port runs in a $(...) subshell,
+# where a variable would not outlive the call. The system Redis and
+# Mosquitto may hold 6379 and 1883.
+taken_file="$dir/ports-taken"
+printf '6379\n1883\n' >"$taken_file"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # free_port BASE: the first free port from BASE on, not handed out before.
 free_port() {
   local p=$1
-  while port_busy "$p" || [[ $taken == *" $p "* ]]; do p=$((p + 1)); done
-  taken+="$p "
+  while port_busy "$p" || grep -qx "$p" "$taken_file"; do p=$((p + 1)); done
+  echo "$p" >>"$taken_file"
   echo "$p"
 }
 
