@@ -29,14 +29,11 @@ AGENTS=${BENCH_AGENTS:-1000}
 OUT=${BENCH_OUT:-$(mktemp -d -t edgeplane-bench.XXXXXX)}
 mkdir -p "$OUT"
 
-REDIS_PID=""
-cleanup() {
-	if [[ -n $REDIS_PID ]]; then
-		kill "$REDIS_PID" 2>/dev/null || true
-		wait "$REDIS_PID" 2>/dev/null || true
-	fi
-}
-trap cleanup EXIT
+# Free ports, start and stop of redis-server and edgeplane-hubd (logs in
+# $OUT): scripts/lib.sh, shared with demo.sh and cluster.sh.
+name=bench
+dir=$OUT
+. scripts/lib.sh
 
 section() { printf '\n== %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -132,7 +129,7 @@ hub_process_ingest() {
 	section "ingest: $AGENTS agents into an edgeplane-hubd process, Redis backplane"
 	$GO build -o "$OUT/edgeplane-hubd" ./hubd/cmd/edgeplane-hubd
 	local hport
-	hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((40000 + RANDOM % 20000)))
+	hport=$(free_port 28080)
 	cat >"$OUT/hubd-bench.hcl" <<-EOF
 		listen          = "127.0.0.1:$hport"
 		hub_id          = "bench"
@@ -146,12 +143,8 @@ hub_process_ingest() {
 		  }
 		}
 	EOF
-	"$OUT/edgeplane-hubd" -config "$OUT/hubd-bench.hcl" >"$OUT/hubd-bench.log" 2>&1 &
-	local hpid=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$hport") 2>/dev/null && break
-		sleep 0.1
-	done
+	start hubd-bench "$hport" "$OUT/edgeplane-hubd" -config "$OUT/hubd-bench.hcl"
+	local hpid=${pids[-1]}
 	ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 	local h0 t0 h1 t1
 	h0=$(ticks "$hpid")
@@ -171,20 +164,11 @@ section "redis"
 if ! have redis-server || ! have redis-benchmark || ! have redis-cli; then
 	echo "redis-server, redis-benchmark or redis-cli not installed: Redis figures skipped"
 else
-	# A free port chosen by the kernel, never the system Redis's 6379.
-	PORT=6379
-	while [[ $PORT == 6379 ]]; do
-		PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
-	done
+	# Never the system Redis's 6379 (free_port skips it).
+	PORT=$(free_port 26379)
 	mkdir -p "$OUT/redis"
-	redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT/redis" \
-		--logfile "$OUT/redis/redis.log" --daemonize no &
-	REDIS_PID=$!
-	for _ in $(seq 100); do
-		redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$PORT (pid $REDIS_PID, --save \"\" --appendonly no)"
+	start redis "$PORT" redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT/redis"
+	echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$PORT (pid ${pids[-1]}, --save \"\" --appendonly no)"
 
 	# The baseline: redis-benchmark running the backplane's own publish
 	# script (internal/backplane/redis/broker_publish.lua) on one channel,
