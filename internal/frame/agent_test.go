@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -469,5 +470,24 @@ func TestAgentDecoder(t *testing.T) {
 				t.Fatalf("round %d, message %d: %#v, want %#v", round, i, got, want)
 			}
 		}
+	}
+	if n := d.Interned(); n > 16+frame.MaxInterned {
+		t.Fatalf("%d sensor ids kept, over the bound of %d", n, 16+frame.MaxInterned)
+	}
+
+	// Frames naming the same sensors share the strings.
+	b, err := frame.AppendAgent(nil, &frame.Frame{Seq: 1, T0: 1, Samples: []frame.Sample{{Sensor: "temperature", Value: frame.Int(1)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sensor := func() *byte {
+		ms, err := d.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unsafe.StringData(ms[0].(*frame.Frame).Samples[0].Sensor)
+	}
+	if first, second := sensor(), sensor(); first != second {
+		t.Fatal("the same sensor id in two messages was allocated twice")
 	}
 }

@@ -19,3 +19,9 @@ func RoundToSlow(v, res float64) float64 {
 func ParseJSON(b []byte) (any, error) {
 	return parseJSON(b, Limits{MaxMessageBytes: 1 << 30, MaxNesting: 1 << 20, MaxArrayLen: 1 << 30, MaxMapPairs: 1 << 30}, false)
 }
+
+// Interned is how many sensor ids the decoder keeps.
+func (d *AgentDecoder) Interned() int { return len(d.ids.few) + len(d.ids.many) }
+
+// MaxInterned bounds Interned, beside the 16 kept in order.
+const MaxInterned = maxInterned
